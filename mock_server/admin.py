@@ -1,0 +1,123 @@
+"""The admin API under `/_mock/`: provision exceptions, reset, read the journal and keys, move the clock."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from mock_server.auth import Authenticator
+from mock_server.callbacks import parse_rfc3339
+from mock_server.clock import Clock, iso
+from mock_server.errors import BadRequest, Conflict, MockError, NotFound
+from mock_server.seed import load_exceptions
+from mock_server.types import ExceptionRecord, Store
+
+
+def exception_json(record: ExceptionRecord) -> dict[str, Any]:
+    """An exception as the admin API shows it (camelCase, like the callback body)."""
+    data = asdict(record)
+    return {
+        "id": data["id"],
+        "tenant": data["tenant"],
+        "status": data["status"],
+        "version": data["version"],
+        "assignee": data["assignee"],
+        "dueAt": data["due_at"],
+        "resolutionNotes": data["resolution_notes"],
+        "externalSystem": data["external_system"],
+        "externalIssueId": data["external_issue_id"],
+        "updatedAt": data["updated_at"],
+        "callbacks": list(record.callbacks),
+    }
+
+
+class AdminApi:
+    """The admin operations, bound to one app's store."""
+
+    def __init__(self, store: Store, clock: Clock, authenticator: Authenticator, fixtures: Path) -> None:
+        self.store = store
+        self.clock = clock
+        self.authenticator = authenticator
+        self.fixtures = fixtures
+
+    async def list_exceptions(self, tenant: str | None = None) -> JSONResponse:
+        records = await self.store.list_exceptions(tenant)
+        return JSONResponse([exception_json(r) for r in sorted(records, key=lambda r: (r.tenant, r.id))])
+
+    async def get_exception(self, exception_id: str) -> JSONResponse:
+        record = await self.store.get_exception(None, exception_id.lower())
+        if record is None:
+            raise NotFound("exception not found")
+        return JSONResponse(exception_json(record))
+
+    async def create_exception(self, body: dict[str, Any]) -> JSONResponse:
+        tenant = body.get("tenant")
+        if body.get("ownerToken"):
+            try:
+                tenant = self.authenticator.identify(body["ownerToken"]).tenant
+            except MockError:
+                raise BadRequest(
+                    "ownerToken is not a valid callback token", details={"field": "ownerToken", "rule": "token"}
+                ) from None
+        if not tenant:
+            raise BadRequest(
+                "give the owning tenant as tenant (an id) or ownerToken (a token of that tenant)",
+                details={"field": "tenant", "rule": "required"},
+            )
+        exception_id = (body.get("id") or str(uuid.uuid4())).lower()
+        if await self.store.get_exception(None, exception_id) is not None:
+            raise Conflict(f"exception {exception_id} exists already", code="MTCH-0508")
+        due_at = body.get("dueAt")
+        record = ExceptionRecord(
+            id=exception_id,
+            tenant=tenant,
+            status=body["status"],
+            assignee=body.get("assignee") or ("provisioned@callback-kit.test" if body["status"] != "OPEN" else None),
+            due_at=parse_rfc3339(due_at) if due_at else None,
+            resolution_notes=body.get("resolutionNotes"),
+            external_system=body.get("externalSystem"),
+            external_issue_id=body.get("externalIssueId"),
+            updated_at=iso(await self.clock.now()),
+        )
+        await self.store.put_exception(record)
+        return JSONResponse(exception_json(record), status_code=201)
+
+    async def reset_state(self) -> JSONResponse:
+        records = load_exceptions(self.fixtures)
+        await self.store.seed(records, replace=True)
+        return JSONResponse({"exceptions": len(records)})
+
+    async def get_journal(self, limit: int = 200) -> JSONResponse:
+        entries = await self.store.journal(limit)
+        return JSONResponse(list(reversed(entries)))
+
+    async def get_idempotency_records(self) -> JSONResponse:
+        records = await self.store.idempotency_records(await self.clock.now())
+        return JSONResponse(records)
+
+    async def get_clock(self) -> JSONResponse:
+        return JSONResponse(await self._clock())
+
+    async def set_clock(self, body: dict[str, Any]) -> JSONResponse:
+        await self.clock.set_offset(float(body["offsetSeconds"]))
+        return JSONResponse(await self._clock())
+
+    async def _clock(self) -> dict[str, Any]:
+        return {"now": iso(await self.clock.now()), "offsetSeconds": await self.clock.offset()}
+
+    def operations(self) -> dict[str, Any]:
+        """operationId → handler, for the resolver."""
+        return {
+            "listExceptions": self.list_exceptions,
+            "createException": self.create_exception,
+            "getException": self.get_exception,
+            "resetState": self.reset_state,
+            "getJournal": self.get_journal,
+            "getIdempotencyRecords": self.get_idempotency_records,
+            "getClock": self.get_clock,
+            "setClock": self.set_clock,
+        }

@@ -1,0 +1,188 @@
+"""The callback rules: how a callback body is read, and the state machine it drives.
+
+Reading follows the reference: strings are trimmed, `externalSystem` is upper-cased, and absent fields fall
+back to `callbackType` (for the system) and to fixed keys of `payload` (string values only). Applying
+follows its transition table; where the reference answers 500 to a client mistake, the mock answers 400
+(an invalid value) or 409 `MTCH-0507` (a transition the current status forbids).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from mock_server.errors import BadRequest, Conflict
+from mock_server.types import STATUSES, ExceptionRecord, Status, Transition
+
+# The same characters the spec's "not blank" pattern excludes, so the spec and the mock agree on blankness.
+BLANK = " \t\n\r\f\v"
+ALLOWED: dict[Status, frozenset[Status]] = {
+    "OPEN": frozenset({"ASSIGNED", "RESOLVED"}),
+    "ASSIGNED": frozenset({"RESOLVED"}),
+    "PENDING_RESOLUTION": frozenset({"RESOLVED"}),
+    "RESOLVED": frozenset(),
+}
+HISTORY_LIMIT = 100
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\n?\Z", re.ASCII
+)
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A callback body after trimming, fallbacks and normalisation."""
+
+    external_system: str
+    external_issue_id: str
+    status: Status
+    callback_type: str | None = None
+    resolution_notes: str | None = None
+    assignee: str | None = None
+    due_at: str | None = None
+    updated_at: str | None = None
+
+    def summary(self, at: str, key: str | None) -> dict[str, Any]:
+        """What the exception's history keeps of this callback."""
+        return {
+            "at": at,
+            "status": self.status,
+            "externalSystem": self.external_system,
+            "externalIssueId": self.external_issue_id,
+            "callbackType": self.callback_type,
+            "idempotencyKey": key,
+        }
+
+
+def read_callback(body: dict[str, Any]) -> Callback:
+    """Read a (schema-valid) body into a `Callback`; raises `BadRequest` for what the schema cannot say."""
+    payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+    system = _text(body, "externalSystem") or _text(body, "callbackType")
+    system = system or _text(payload, "external_system") or _text(payload, "externalSystem")
+    if not system:
+        raise BadRequest("external system is required", details={"field": "externalSystem", "rule": "required"})
+    issue = _text(body, "externalIssueId") or _text(payload, "external_issue_id")
+    issue = issue or _text(payload, "externalIssueID")
+    if not issue:
+        raise BadRequest(
+            "external issue id is required", details={"field": "externalIssueId", "rule": "required"}
+        )
+    status = (_text(body, "status") or _text(payload, "status") or "").upper()
+    if not status:
+        raise BadRequest("callback status is required", details={"field": "status", "rule": "required"})
+    if status not in STATUSES:
+        raise BadRequest(
+            f"invalid callback status {status!r}: expected one of {', '.join(STATUSES)}",
+            details={"field": "status", "rule": "enum"},
+        )
+    notes = _text(body, "resolutionNotes") or _text(payload, "resolution_notes") or _text(payload, "resolutionNotes")
+    return Callback(
+        external_system=system.upper(),
+        external_issue_id=issue,
+        status=status,  # type: ignore[arg-type]
+        callback_type=_text(body, "callbackType"),
+        resolution_notes=notes,
+        assignee=_text(body, "assignee") or _text(payload, "assignee"),
+        due_at=_time(body, payload, "dueAt", "due_at"),
+        updated_at=_time(body, payload, "updatedAt", "updated_at"),
+    )
+
+
+def transition(callback: Callback, at: str, key: str | None) -> Transition:
+    """The pure function that moves an exception as `callback` asks, or refuses."""
+
+    def apply(record: ExceptionRecord) -> ExceptionRecord:
+        history = (*record.callbacks, callback.summary(at, key))[-HISTORY_LIMIT:]
+        moved = replace(
+            record,
+            external_system=callback.external_system,
+            external_issue_id=callback.external_issue_id,
+            version=record.version + 1,
+            updated_at=at,
+            callbacks=history,
+        )
+        target = callback.status
+        if target == record.status:
+            # Same status: a metadata update; only what the callback carries changes.
+            return replace(
+                moved,
+                assignee=callback.assignee or record.assignee,
+                due_at=callback.due_at or record.due_at,
+            )
+        if target not in ALLOWED[record.status]:
+            raise _forbidden(record.status, target)
+        if target == "ASSIGNED":
+            if not callback.assignee:
+                raise BadRequest(
+                    "callback assignee is required", details={"field": "assignee", "rule": "required"}
+                )
+            # An absent dueAt clears the previous due date, as the reference does.
+            return replace(moved, status="ASSIGNED", assignee=callback.assignee, due_at=callback.due_at)
+        if record.status == "ASSIGNED" and not record.assignee:
+            raise Conflict(
+                "cannot resolve an ASSIGNED exception that has no assignee",
+                details={"from": record.status, "to": target},
+            )
+        notes = callback.resolution_notes or f"Resolved via {callback.external_system} callback"
+        return replace(moved, status="RESOLVED", resolution_notes=notes)
+
+    return apply
+
+
+def _forbidden(current: Status, target: Status) -> Conflict:
+    allowed = sorted(ALLOWED[current])
+    hint = f"allowed from {current}: {', '.join(allowed)}" if allowed else f"{current} is final"
+    return Conflict(
+        f"cannot move an exception from {current} to {target} ({hint}, or {current} itself)",
+        details={"from": current, "to": target},
+    )
+
+
+def _text(source: dict[str, Any], name: str) -> str | None:
+    value = source.get(name)
+    if not isinstance(value, str):
+        return None
+    return value.strip(BLANK) or None
+
+
+def _time(body: dict[str, Any], payload: dict[str, Any], name: str, snake: str) -> str | None:
+    raw = body.get(name)
+    if raw is None:
+        raw = _text(payload, snake) or _text(payload, name)
+    if raw is None:
+        return None
+    parsed = parse_rfc3339(raw) if isinstance(raw, str) else None
+    if parsed is None:
+        raise BadRequest(
+            f"invalid {name} format {raw!r}: expected RFC 3339, e.g. 2026-11-07T05:31:56Z",
+            details={"field": name, "rule": "format"},
+        )
+    return parsed
+
+
+def parse_rfc3339(text: str) -> str | None:
+    """The UTC RFC 3339 spelling of `text`, or None when it is not an RFC 3339 date-time."""
+    match = _RFC3339.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    fraction, zone = match.group(7) or "", match.group(8)
+    try:
+        offset = timedelta(0) if zone in "Zz" else _offset(zone)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone(offset))
+    except ValueError:
+        return None
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is valid but has no UTC year to show
+        return text.strip()
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+
+
+def _offset(zone: str) -> timedelta:
+    hours, minutes = int(zone[1:3]), int(zone[4:6])
+    if hours > 23 or minutes > 59:
+        raise ValueError(zone)
+    sign = -1 if zone[0] == "-" else 1
+    return sign * timedelta(hours=hours, minutes=minutes)

@@ -1,0 +1,159 @@
+"""The contract as data: `openapi.yaml` loaded once, and its `x-idempotency` block as a typed value.
+
+The mock and the contract tests both take their idempotency behaviour from `IdempotencyContract`, so the
+two cannot drift apart from each other or from the spec.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+CALLBACK_PATH = "/v1/exceptions/{exceptionId}/callback"
+SCOPE_PARTS = ("tenant", "principal", "method", "path")
+KeyReusePolicy = Literal["replay", "reject"]
+
+
+class ContractError(ValueError):
+    """The spec, or its `x-idempotency` block, is not usable; the message names the place."""
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    code: str
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class IdempotencyContract:
+    """The `x-idempotency` block of the callback operation."""
+
+    headers: tuple[str, ...]
+    key_pattern: re.Pattern[str]
+    replay_header: str
+    scope: tuple[str, ...]
+    in_flight_ttl: float
+    completed_ttl: float
+    store_status_below: int
+    on_different_body: KeyReusePolicy
+    key_invalid: ErrorSpec
+    in_flight: ErrorSpec
+    different_body: ErrorSpec
+
+    @classmethod
+    def from_block(cls, block: dict[str, Any], where: str = "x-idempotency") -> IdempotencyContract:
+        """Build the contract from the raw block; raises `ContractError` naming the broken field."""
+
+        def need(name: str, kind: type | tuple[type, ...]) -> Any:
+            if name not in block:
+                raise ContractError(f"{where}.{name} is missing")
+            value = block[name]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ContractError(f"{where}.{name} must be {_kind_name(kind)}, got {value!r}")
+            return value
+
+        headers = need("headers", list)
+        if not headers or not all(isinstance(h, str) and h for h in headers):
+            raise ContractError(f"{where}.headers must list one or more header names, got {headers!r}")
+        try:
+            pattern = re.compile(need("keyPattern", str))
+        except re.error as exc:
+            raise ContractError(f"{where}.keyPattern is not a regular expression: {exc}") from None
+        scope = need("scope", list)
+        unknown = [part for part in scope if part not in SCOPE_PARTS]
+        if unknown or len(set(scope)) != len(scope):
+            raise ContractError(f"{where}.scope must name distinct parts of {list(SCOPE_PARTS)}, got {scope!r}")
+        in_flight_ttl = need("inFlightTtlSeconds", (int, float))
+        completed_ttl = need("completedTtlSeconds", (int, float))
+        if not 0 < in_flight_ttl <= completed_ttl:
+            raise ContractError(
+                f"{where}: need 0 < inFlightTtlSeconds <= completedTtlSeconds, "
+                f"got {in_flight_ttl} and {completed_ttl}"
+            )
+        below = need("storeStatusBelow", int)
+        if not 200 < below <= 600:
+            raise ContractError(f"{where}.storeStatusBelow must be a status between 201 and 600, got {below}")
+        policy = need("onDifferentBody", str)
+        if policy not in ("replay", "reject"):
+            raise ContractError(f"{where}.onDifferentBody must be 'replay' or 'reject', got {policy!r}")
+        errors = need("errors", dict)
+        return cls(
+            headers=tuple(headers),
+            key_pattern=pattern,
+            replay_header=need("replayHeader", str),
+            scope=tuple(scope),
+            in_flight_ttl=float(in_flight_ttl),
+            completed_ttl=float(completed_ttl),
+            store_status_below=below,
+            on_different_body=policy,  # type: ignore[arg-type]
+            key_invalid=_error_spec(errors, "keyInvalid", f"{where}.errors"),
+            in_flight=_error_spec(errors, "inFlight", f"{where}.errors"),
+            different_body=_error_spec(errors, "differentBody", f"{where}.errors"),
+        )
+
+
+def _error_spec(errors: dict[str, Any], name: str, where: str) -> ErrorSpec:
+    raw = errors.get(name)
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}.{name} is missing (expected {{status, code}})")
+    status, code = raw.get("status"), raw.get("code")
+    if not isinstance(status, int) or not 400 <= status <= 599:
+        raise ContractError(f"{where}.{name}.status must be an error status (400-599), got {status!r}")
+    if not isinstance(code, str) or not re.fullmatch(r"MTCH-[0-9]{4}", code):
+        raise ContractError(f"{where}.{name}.code must look like MTCH-0001, got {code!r}")
+    retry_after = raw.get("retryAfterSeconds")
+    if retry_after is not None and (not isinstance(retry_after, int) or retry_after < 0):
+        raise ContractError(f"{where}.{name}.retryAfterSeconds must be a whole number >= 0, got {retry_after!r}")
+    return ErrorSpec(status, code, retry_after)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {"list": "a list", "str": "a string", "int": "a whole number", "float": "a number", "dict": "a map"}
+    return " or ".join(names.get(k.__name__, k.__name__) for k in kinds)
+
+
+def default_spec_path() -> Path:
+    """The spec shipped with the kit (the repository's `openapi.yaml`)."""
+    return Path(str(resources.files("mock_server").joinpath("openapi.yaml")))
+
+
+@cache
+def _load_cached(path: str, mtime_ns: int) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)
+    if not isinstance(spec, dict):
+        raise ContractError(f"{path}: not an OpenAPI document (top level is {type(spec).__name__})")
+    return spec
+
+
+def load_spec(path: Path | None = None) -> dict[str, Any]:
+    """The parsed spec (cached per file version; treat it as read-only)."""
+    resolved = (path or default_spec_path()).resolve()
+    return _load_cached(str(resolved), resolved.stat().st_mtime_ns)
+
+
+def callback_operation(spec: dict[str, Any]) -> dict[str, Any]:
+    try:
+        operation = spec["paths"][CALLBACK_PATH]["post"]
+    except (KeyError, TypeError):
+        raise ContractError(f"paths.{CALLBACK_PATH}.post is missing") from None
+    if not isinstance(operation, dict):
+        raise ContractError(f"paths.{CALLBACK_PATH}.post must be a map")
+    return operation
+
+
+def idempotency_contract(spec: dict[str, Any]) -> IdempotencyContract:
+    """The typed `x-idempotency` block of the callback operation."""
+    block = callback_operation(spec).get("x-idempotency")
+    where = f"paths.{CALLBACK_PATH}.post.x-idempotency"
+    if not isinstance(block, dict):
+        raise ContractError(f"{where} is missing")
+    return IdempotencyContract.from_block(block, where)

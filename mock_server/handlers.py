@@ -1,0 +1,59 @@
+"""The callback operation: read the body, check the rate limit, apply the transition (and complete the key)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from connexion import request
+from starlette.responses import Response
+
+from mock_server.callbacks import read_callback, transition
+from mock_server.clock import Clock, iso
+from mock_server.contract import IdempotencyContract
+from mock_server.errors import RateLimited, Unauthorized
+from mock_server.idempotency import claim_of, principal_of
+from mock_server.types import Store, StoredResponse
+
+ACCEPTED = StoredResponse(200, b'{"status":"accepted"}', "application/json")
+RATE_WINDOW = 60.0
+
+
+class CallbackHandler:
+    """`processCallback`, bound to one app's store, clock and settings."""
+
+    def __init__(
+        self, store: Store, clock: Clock, contract: IdempotencyContract, rate_limit_per_minute: int | None
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.contract = contract
+        self.rate_limit = rate_limit_per_minute
+
+    async def process_callback(self, exception_id: str, body: dict[str, Any]) -> Response:
+        scope = request.scope
+        principal = principal_of(scope)
+        if principal is None:  # unreachable behind the security step; never process anonymously
+            raise Unauthorized("missing authorization token")
+        callback = read_callback(body)
+        now = await self.clock.now()
+        if self.rate_limit is not None:
+            await self._check_rate(principal.tenant, callback.external_system, now)
+        claim = claim_of(scope)
+        completion = claim.completion(ACCEPTED, now, self.contract.completed_ttl) if claim else None
+        change = transition(callback, iso(now), claim.key if claim else None)
+        await self.store.apply(principal.tenant, exception_id.lower(), change, completion)
+        if claim is not None:
+            claim.completed = True
+        return Response(ACCEPTED.body, ACCEPTED.status, media_type=ACCEPTED.content_type)
+
+    async def _check_rate(self, tenant: str, system: str, now: float) -> None:
+        window_start = math.floor(now / RATE_WINDOW) * RATE_WINDOW
+        hits = await self.store.hit(f"rate:{tenant}:{system}", window_start, RATE_WINDOW)
+        if self.rate_limit is not None and hits > self.rate_limit:
+            retry_after = max(1, math.ceil(window_start + RATE_WINDOW - now))
+            raise RateLimited(
+                "callback rate limit exceeded",
+                details={"limitPerMinute": self.rate_limit, "externalSystem": system},
+                headers={"Retry-After": str(retry_after)},
+            )

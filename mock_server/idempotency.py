@@ -1,0 +1,235 @@
+"""The idempotency engine: one ASGI middleware, driven entirely by the spec's `x-idempotency` block.
+
+It sits after Connexion's security step (never before: it would replay stored responses to callers without
+a valid token). For a request with a key it claims the key in the store, atomically:
+
+    free or expired  -> process; a response below `storeStatusBelow` is stored, any other releases the key
+    completed        -> replay the stored status, body and content type, `X-Idempotency-Replayed: true`
+                        (or 422 when the body differs and the policy is `reject`)
+    in flight        -> 409 with `Retry-After`
+
+A claim is only a lease: the callback handler completes it in the same store transaction that applies the
+transition (`Claim.completion`), so a crash can never leave a callback applied but not stored, and a
+claim that outlived its in-flight TTL cannot apply anything any more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.clock import Clock
+from mock_server.contract import IdempotencyContract
+from mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError
+from mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
+
+CLAIM = "callback_kit.claim"
+
+
+@dataclass
+class Claim:
+    """A held key, as the handler sees it in `scope["extensions"]`."""
+
+    scope_key: str
+    token: str
+    fingerprint: str
+    key: str
+    completed: bool = field(default=False)
+
+    def completion(self, response: StoredResponse, now: float, ttl: float) -> Completion:
+        return Completion(self.scope_key, self.token, self.fingerprint, response, now + ttl)
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    """The caller, as the security step left it."""
+    info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
+    principal = info.get("principal") if isinstance(info, dict) else None
+    return principal if isinstance(principal, Principal) else None
+
+
+def claim_of(scope: Scope) -> Claim | None:
+    claim = scope.get("extensions", {}).get(CLAIM)
+    return claim if isinstance(claim, Claim) else None
+
+
+def fingerprint(body: bytes) -> str:
+    """The body's identity: canonical JSON, so key order and white space do not make a different request."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class IdempotencyMiddleware:
+    """Claim, replay or refuse requests to the operations that carry an `x-idempotency` block."""
+
+    def __init__(
+        self, app: ASGIApp, *, contract: IdempotencyContract, store: Store, clock: Clock, operation_id: str
+    ) -> None:
+        self.app = app
+        self.contract = contract
+        self.store = store
+        self.clock = clock
+        self.operation_id = operation_id
+        self._header_names = [name.lower().encode("latin-1") for name in contract.headers]
+        self._replay_header = contract.replay_header.lower().encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
+            await self.app(scope, receive, send)
+            return
+        key = self._key(scope)
+        if key is None:
+            await self.app(scope, receive, self._marked(send, replayed=False))
+            return
+        body, receive = await _buffer(receive)
+        principal = principal_of(scope)
+        scope_key = self._scope_key(scope, principal, key)
+        print_ = fingerprint(body)
+        now = await self.clock.now()
+        outcome = await self.store.claim(scope_key, print_, now, self.contract.in_flight_ttl)
+        if isinstance(outcome, InFlight):
+            raise self._in_flight(outcome)
+        if not isinstance(outcome, Claimed):
+            if outcome.fingerprint != print_ and self.contract.on_different_body == "reject":
+                raise self._different_body()
+            await self._replay(outcome.response, send)
+            return
+        claim = Claim(scope_key, outcome.token, print_, key)
+        scope.setdefault("extensions", {})[CLAIM] = claim
+        await self._process(scope, receive, send, claim)
+
+    async def _process(self, scope: Scope, receive: Receive, send: Send, claim: Claim) -> None:
+        sent: dict[str, Any] = {"status": 0, "content_type": "application/json", "body": []}
+
+        async def recording(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        sent["content_type"] = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                sent["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, self._marked(recording, replayed=False))
+        except BaseException:
+            await self._release(claim)
+            raise
+        if sent["status"] >= self.contract.store_status_below or not sent["status"]:
+            await self._release(claim)
+        elif not claim.completed:
+            response = StoredResponse(sent["status"], b"".join(sent["body"]), sent["content_type"])
+            now = await self.clock.now()
+            claim.completed = await self.store.complete(
+                claim.completion(response, now, self.contract.completed_ttl)
+            )
+
+    async def _release(self, claim: Claim) -> None:
+        if claim.completed:
+            return
+        try:
+            await self.store.release(claim.scope_key, claim.token)
+        except MockError:
+            # The store is down: the claim then lapses after its in-flight TTL, which keeps the key safe.
+            pass
+
+    async def _replay(self, response: StoredResponse, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    (b"content-type", response.content_type.encode("latin-1")),
+                    (b"content-length", str(len(response.body)).encode()),
+                    (self._replay_header, b"true"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+    def _marked(self, send: Send, *, replayed: bool) -> Send:
+        value = b"true" if replayed else b"false"
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (self._replay_header, value)]}
+            await send(message)
+
+        return marked
+
+    def _key(self, scope: Scope) -> str | None:
+        found: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            if name in self._header_names and name not in found:
+                found[name] = value.decode("latin-1")
+        values = [found[name] for name in self._header_names if name in found]
+        if not values:
+            return None
+        if len(set(values)) > 1:
+            raise self._key_error(
+                f"{' and '.join(self.contract.headers)} carry different keys: send one header, or the same key in both"
+            )
+        key = values[0]
+        if not self.contract.key_pattern.fullmatch(key):
+            raise self._key_error(
+                f"invalid idempotency key format {key[:40]!r}: expected {self.contract.key_pattern.pattern}, "
+                "e.g. 8d7c1c4e-5f0b-4a8e-9a53-0b1f9e6c2d11"
+            )
+        return key
+
+    def _scope_key(self, scope: Scope, principal: Principal | None, key: str) -> str:
+        parts = {
+            "tenant": principal.tenant if principal else "",
+            "principal": principal.subject if principal else "",
+            "method": scope["method"],
+            # The exception id is case-insensitive: spelling it differently must not apply a callback twice.
+            "path": scope["path"].lower(),
+        }
+        return json.dumps([*(parts[name] for name in self.contract.scope), key], separators=(",", ":"))
+
+    def _key_error(self, message: str) -> MockError:
+        spec = self.contract.key_invalid
+        error = KeyInvalid(message, code=spec.code)
+        error.status = spec.status
+        return error
+
+    def _in_flight(self, outcome: InFlight) -> MockError:
+        spec = self.contract.in_flight
+        retry_after = spec.retry_after if spec.retry_after is not None else max(1, round(outcome.retry_after))
+        error = Conflict(
+            "A request with this idempotency key is currently being processed",
+            code=spec.code,
+            headers={"Retry-After": str(retry_after)},
+        )
+        error.status = spec.status
+        return error
+
+    def _different_body(self) -> MockError:
+        spec = self.contract.different_body
+        error = BodyMismatch("idempotency key already used with a different request body", code=spec.code)
+        error.status = spec.status
+        return error
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole body and hand back a `receive` that replays it."""
+    messages: list[Message] = []
+    more = True
+    while more:
+        message = await receive()
+        messages.append(message)
+        more = message.get("more_body", False)
+    pending = iter(messages)
+
+    async def replay() -> Message:
+        return next(pending, None) or await receive()
+
+    return b"".join(m.get("body", b"") for m in messages), replay

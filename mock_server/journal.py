@@ -1,0 +1,113 @@
+"""The request journal: every callback that passed authentication, with what the mock answered.
+
+It sits between the security step and validation, so it also sees requests that validation rejects.
+An entry is written before the last byte of the response is sent, so a client that has its answer can
+read the entry straight away.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.clock import Clock, iso
+from mock_server.errors import MockError, from_exception
+from mock_server.idempotency import claim_of, principal_of
+from mock_server.request_id import request_id
+from mock_server.types import Store
+
+BODY_LIMIT = 16 * 1024
+log = logging.getLogger(__name__)
+
+
+class JournalMiddleware:
+    """Records one journal entry per request to the journaled operation."""
+
+    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, operation_id: str, key_headers: list[str]):
+        self.app = app
+        self.store = store
+        self.clock = clock
+        self.operation_id = operation_id
+        self._key_headers = [name.lower().encode("latin-1") for name in key_headers]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        chunks: list[bytes] = []
+        answer: dict[str, Any] = {"status": 0, "replayed": None, "body": b""}
+
+        async def capturing() -> Message:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            return message
+
+        async def recording(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                for name, value in message.get("headers", []):
+                    if name == b"x-idempotency-replayed":
+                        answer["replayed"] = value == b"true"
+            elif message["type"] == "http.response.body":
+                if answer["status"] >= 400:
+                    answer["body"] += message.get("body", b"")
+                if not message.get("more_body", False):
+                    await self._write(scope, chunks, answer, started)
+            await send(message)
+
+        try:
+            await self.app(scope, capturing, recording)
+        except BaseException as exc:
+            error = from_exception(exc)
+            answer.update(status=error.status, code=error.code, message=error.message)
+            await self._write(scope, chunks, answer, started)
+            raise
+
+    async def _write(self, scope: Scope, chunks: list[bytes], answer: dict[str, Any], started: float) -> None:
+        principal = principal_of(scope)
+        headers = dict(scope["headers"])
+        key = next((headers[n].decode("latin-1") for n in self._key_headers if n in headers), None)
+        claim = claim_of(scope)
+        if "code" not in answer and answer["body"]:
+            answer.update(_error_fields(answer["body"]))
+        entry = {
+            "at": iso(await self.clock.now()),
+            "requestId": request_id(scope),
+            "tenant": principal.tenant if principal else None,
+            "principal": principal.subject if principal else None,
+            "method": scope["method"],
+            "path": scope["path"],
+            "exceptionId": scope.get("path_params", {}).get("exceptionId") or _exception_id(scope["path"]),
+            "idempotencyKey": key,
+            "keyHeader": next((n.decode() for n in self._key_headers if n in headers), None),
+            "body": b"".join(chunks)[:BODY_LIMIT].decode("utf-8", "replace"),
+            "status": answer["status"],
+            "code": answer.get("code"),
+            "message": answer.get("message"),
+            "replayed": answer["replayed"],
+            "claimed": claim is not None,
+            "latencyMs": round((time.perf_counter() - started) * 1000, 3),
+        }
+        try:
+            await self.store.append_journal(entry)
+        except MockError as exc:
+            log.warning("journal entry %s not written: %s", entry["requestId"], exc.message)
+
+
+def _error_fields(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return {"code": data.get("code"), "message": data.get("message")} if isinstance(data, dict) else {}
+
+
+def _exception_id(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    return parts[2] if len(parts) >= 4 and parts[1] == "exceptions" else None

@@ -1,0 +1,43 @@
+"""State stores behind the one `Store` interface, chosen by URL.
+
+    memory://                 one process, nothing kept (tests)
+    sqlite:///path/to/file    the embedded default: survives restarts, shared by the workers of one machine
+    redis://host:port/db      shared by workers and replicas behind a load balancer
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from mock_server.types import Store
+
+__all__ = ["StoreURLError", "open_store"]
+
+
+class StoreURLError(ValueError):
+    """The store URL names no known backend or is malformed."""
+
+
+def open_store(url: str) -> Store:
+    """The store a URL names; nothing is connected until first use."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        from mock_server.stores.memory import MemoryStore
+
+        return MemoryStore()
+    if scheme == "sqlite":
+        from mock_server.stores.sqlite import SQLiteStore
+
+        path = url[len("sqlite://") :]
+        if not path.startswith("/") or path == "/":
+            raise StoreURLError(
+                f'Store URL "{url}" must name a file as sqlite:///absolute/path, e.g. sqlite:///tmp/mock.sqlite3'
+            )
+        return SQLiteStore(path)
+    if scheme in ("redis", "rediss"):
+        from mock_server.stores.redis import RedisStore
+
+        return RedisStore(url)
+    raise StoreURLError(
+        f'Store URL "{url}" must start with memory://, sqlite:/// or redis://, e.g. redis://127.0.0.1:6379/0'
+    )
