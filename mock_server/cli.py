@@ -1,0 +1,149 @@
+"""`callback-kit`: the one console script. Each subcommand's options live with the code that runs it.
+
+    callback-kit serve     run the mock (uvicorn)
+    callback-kit lint      check a spec: OpenAPI validity, the x-idempotency block, the examples
+    callback-kit contract  judge a running implementation against the spec
+    callback-kit fuzz      write reproducible fuzz cases
+    callback-kit replay    send fuzz cases to a server and judge the answers
+
+Every option can also come from an environment variable `CALLBACK_KIT_<OPTION>` (read here, at the edge).
+Exit codes: 0 success, 1 a broken contract or failed check, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mock_server.settings import Settings
+
+# Subcommands whose code lives outside this module: name -> module with add_arguments(parser) and run(args).
+EXTERNAL = {
+    "contract": ("contract_tests.cli", "judge a running implementation against openapi.yaml"),
+    "fuzz": ("contract_tests.fuzz.cli", "write reproducible fuzz cases from openapi.yaml"),
+    "replay": ("contract_tests.fuzz.replay_cli", "send fuzz cases to a server and judge the answers"),
+}
+
+
+class EnvDefaults(argparse.ArgumentParser):
+    """An argument parser whose options default to `CALLBACK_KIT_<DEST>` environment variables."""
+
+    def add_argument(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        action = super().add_argument(*args, **kwargs)
+        if action.option_strings and action.dest != "help":
+            env = f"CALLBACK_KIT_{action.dest.upper()}"
+            if env in os.environ:
+                raw = os.environ[env]
+                action.default = action.type(raw) if callable(action.type) else raw
+                action.required = False
+            action.help = f"{action.help or ''} [env {env}]".strip()
+        return action
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = EnvDefaults(prog="callback-kit", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=EnvDefaults)
+    serve = commands.add_parser("serve", help="run the mock server")
+    _serve_arguments(serve)
+    lint = commands.add_parser("lint", help="check a spec")
+    lint.add_argument("spec", nargs="?", type=Path, help="the spec to check (default: the kit's openapi.yaml)")
+    loaded = {}
+    for name, (module_name, help_text) in EXTERNAL.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        loaded[name] = module
+        module.add_arguments(commands.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "lint":
+        from mock_server.lint import lint_main
+
+        return lint_main(args.spec)
+    return int(loaded[args.command].run(args))
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings()
+    parser.add_argument("--host", default=defaults.host, help="interface to listen on")
+    parser.add_argument("--port", type=int, default=defaults.port, help="port (0 picks a free one)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="state store URL: sqlite:///path (default: ./var/mock.sqlite3), redis://host:port/db, memory://",
+    )
+    parser.add_argument("--fixtures", type=Path, default=None, help="fixtures folder (exceptions.json, tokens.json)")
+    parser.add_argument("--spec", type=Path, default=None, help="the OpenAPI spec to serve (default: the kit's)")
+    parser.add_argument("--profile", choices=["published", "matcher"], default="published", help="behaviour profile")
+    parser.add_argument("--tokens", type=Path, default=None, help="token file (default: the fixtures' tokens.json)")
+    parser.add_argument("--jwt-secret", default=None, help="HS256 secret for JWT bearer tokens")
+    parser.add_argument("--admin-token", default=None, help="token of the admin API under /_mock/")
+    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes, help="body size limit")
+    parser.add_argument(
+        "--rate-limit", type=int, default=None, help="callbacks per minute per tenant and external system (off)"
+    )
+    parser.add_argument("--log-level", default=defaults.log_level, help="uvicorn log level")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mock_server.lint import SpecProblem, check_spec
+    from mock_server.stores import StoreURLError, open_store
+
+    store_url = args.store or f"sqlite:///{Path.cwd() / 'var' / 'mock.sqlite3'}"
+    if store_url.startswith("sqlite:///"):
+        Path(store_url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        store_url=store_url,
+        profile=args.profile,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        max_body_bytes=args.max_body_bytes,
+        rate_limit_per_minute=args.rate_limit,
+        tokens_file=args.tokens,
+        jwt_secret=args.jwt_secret,
+        admin_token=args.admin_token,
+        log_level=args.log_level,
+        **({"fixtures_path": args.fixtures} if args.fixtures else {}),
+        **({"spec_path": args.spec} if args.spec else {}),
+    )
+    try:
+        open_store(settings.store_url)
+        problems = check_spec(settings.spec_path)
+    except (StoreURLError, SpecProblem, OSError) as exc:
+        print(f"callback-kit serve: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        print(f"callback-kit serve: {settings.spec_path} is not a usable spec:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    os.environ["CALLBACK_KIT_SETTINGS"] = settings.to_env()
+    print(
+        f"callback-kit: mock on http://{settings.host}:{settings.port} (store {settings.store_url}, "
+        f"{settings.workers} worker(s)); Swagger UI at /ui/, admin API at /_mock/docs/",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "mock_server.asgi:app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

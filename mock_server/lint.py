@@ -1,0 +1,176 @@
+"""`callback-kit lint [SPEC]`: is this spec one the kit can run on?
+
+Three layers, each message naming the broken place:
+1. OpenAPI validity (openapi-spec-validator);
+2. the callback operation's `x-idempotency` block: complete, and consistent with the declared headers and
+   responses (the key headers exist with the block's pattern, the replay header is declared on 200, every
+   status the block can produce is documented, `Retry-After` on the in-flight answer);
+3. every example (parameters, bodies, responses, schemas) validates against its schema.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from openapi_spec_validator import validate as validate_openapi
+
+from mock_server.contract import (
+    CALLBACK_PATH,
+    ContractError,
+    callback_operation,
+    default_spec_path,
+    idempotency_contract,
+    load_spec,
+)
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class SpecProblem(ValueError):
+    """The spec cannot be read at all."""
+
+
+def lint_main(path: Path | None) -> int:
+    spec_path = path or default_spec_path()
+    try:
+        problems = check_spec(spec_path)
+    except SpecProblem as exc:
+        print(f"callback-kit lint: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        print(f"{spec_path}: {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print(f"{spec_path}: OK (OpenAPI valid, x-idempotency consistent, every example valid)")
+    return 0
+
+
+def check_spec(path: Path) -> list[str]:
+    """Every problem of the spec at `path`, as messages naming the place; empty when it is usable."""
+    try:
+        spec = load_spec(path)
+    except (OSError, ValueError) as exc:
+        raise SpecProblem(f"cannot read {path}: {exc}") from None
+    try:
+        validate_openapi(spec)
+    except Exception as exc:  # the validator raises several unrelated types; all mean "invalid"
+        return [f"not a valid OpenAPI document: {getattr(exc, 'message', exc)}"]
+    problems = _idempotency_problems(spec)
+    problems += list(_example_problems(spec))
+    return problems
+
+
+def _idempotency_problems(spec: dict[str, Any]) -> list[str]:
+    try:
+        operation = callback_operation(spec)
+        contract = idempotency_contract(spec)
+    except ContractError as exc:
+        return [str(exc)]
+    where = f"paths.{CALLBACK_PATH}.post"
+    problems = []
+    params = {
+        p.get("name", "").lower(): p for p in (_resolve(spec, p) for p in operation.get("parameters", []))
+        if p.get("in") == "header"
+    }
+    for header in contract.headers:
+        param = params.get(header.lower())
+        if param is None:
+            problems.append(f"{where}.x-idempotency.headers names {header}, which is not a header parameter")
+        elif _resolve(spec, param.get("schema", {})).get("pattern") not in (None, contract.key_pattern.pattern):
+            problems.append(
+                f"{where}.parameters.{header}.schema.pattern differs from x-idempotency.keyPattern "
+                f"({contract.key_pattern.pattern})"
+            )
+    responses = operation.get("responses", {})
+    ok = _resolve(spec, responses.get("200", {}))
+    if contract.replay_header.lower() not in {h.lower() for h in ok.get("headers", {})}:
+        problems.append(f"{where}.responses.200.headers lacks x-idempotency.replayHeader ({contract.replay_header})")
+    produced = [("keyInvalid", contract.key_invalid), ("inFlight", contract.in_flight)]
+    if contract.on_different_body == "reject":
+        produced.append(("differentBody", contract.different_body))
+    for name, error in produced:
+        response = responses.get(str(error.status))
+        if response is None:
+            problems.append(
+                f"{where}.x-idempotency.errors.{name} answers {error.status}, which {where}.responses lacks"
+            )
+        elif name == "inFlight" and "retry-after" not in {h.lower() for h in _resolve(spec, response).get("headers", {})}:
+            problems.append(f"{where}.responses.{error.status} must declare Retry-After for x-idempotency.errors.inFlight")
+    return problems
+
+
+def _example_problems(spec: dict[str, Any]) -> Iterator[str]:
+    for path, item in spec.get("paths", {}).items():
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            where = f"paths.{path}.{method}"
+            for param in (_resolve(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]):
+                yield from _check_examples(spec, param, param.get("schema", {}), f"{where}.parameters.{param.get('name')}")
+            body = _resolve(spec, operation.get("requestBody", {}))
+            for media, content in body.get("content", {}).items():
+                yield from _check_examples(spec, content, content.get("schema", {}), f"{where}.requestBody.{media}")
+            for status, response in operation.get("responses", {}).items():
+                for media, content in _resolve(spec, response).get("content", {}).items():
+                    yield from _check_examples(
+                        spec, content, content.get("schema", {}), f"{where}.responses.{status}.{media}"
+                    )
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        yield from _schema_examples(spec, schema, f"components.schemas.{name}")
+
+
+def _check_examples(spec: dict[str, Any], holder: dict[str, Any], schema: dict[str, Any], where: str) -> Iterator[str]:
+    if "example" in holder:
+        yield from _violations(spec, holder["example"], schema, f"{where}.example")
+    for name, example in holder.get("examples", {}).items():
+        example = _resolve(spec, example)
+        if "value" in example:
+            yield from _violations(spec, example["value"], schema, f"{where}.examples.{name}")
+
+
+def _schema_examples(spec: dict[str, Any], schema: dict[str, Any], where: str) -> Iterator[str]:
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    if "example" in schema:
+        yield from _violations(spec, schema["example"], schema, f"{where}.example")
+    for name, sub in schema.get("properties", {}).items():
+        yield from _schema_examples(spec, sub, f"{where}.properties.{name}")
+
+
+def _violations(spec: dict[str, Any], value: Any, schema: dict[str, Any], where: str) -> Iterator[str]:
+    validator = OAS30Validator(_inline(spec, schema), format_checker=oas30_format_checker)
+    for error in validator.iter_errors(value):
+        at = "".join(f"[{p!r}]" for p in error.absolute_path)
+        yield f"{where}{at} does not match its schema: {error.message}"
+
+
+def _resolve(spec: dict[str, Any], node: Any) -> Any:
+    """Follow a local `$ref` (one level at a time, until a non-reference)."""
+    seen = set()
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if ref in seen or not ref.startswith("#/"):
+            raise SpecProblem(f"cannot resolve $ref {ref!r} (only local, acyclic references are supported)")
+        seen.add(ref)
+        node = spec
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _inline(spec: dict[str, Any], node: Any, depth: int = 0) -> Any:
+    """The schema with every local `$ref` inlined."""
+    if depth > 50:
+        raise SpecProblem("schema references nest more than 50 deep (a cycle?)")
+    node = _resolve(spec, node)
+    if isinstance(node, dict):
+        return {k: _inline(spec, v, depth + 1) for k, v in node.items() if k != "example"}
+    if isinstance(node, list):
+        return [_inline(spec, v, depth + 1) for v in node]
+    return node
