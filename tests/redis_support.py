@@ -28,7 +28,19 @@ def ensure_redis() -> str:
     if server is None:
         _give_up(f"no redis-server answering on {HOST}:{PORT} and none installed (no redis-server on PATH)")
     started = subprocess.run(
-        [server, "--daemonize", "yes", "--bind", HOST, "--port", str(PORT), "--save", "", "--appendonly", "no"],
+        [
+            server,
+            "--daemonize",
+            "yes",
+            "--bind",
+            HOST,
+            "--port",
+            str(PORT),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT_SECONDS,

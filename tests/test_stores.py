@@ -46,7 +46,7 @@ RESPONSE = StoredResponse(200, b'{"status":"ASSIGNED"}\n\xff\x00', "application/
 
 
 class Run(Protocol):
-    def __call__(self, coroutine: Coroutine[Any, Any, T]) -> T: ...
+    def __call__(self, coro: Coroutine[Any, Any, T], /) -> T: ...
 
 
 class MakeStore(Protocol):
@@ -57,7 +57,9 @@ def exception(tenant: str = "acme", status: str = "OPEN", **fields: Any) -> Exce
     return ExceptionRecord(id=str(uuid.uuid4()), tenant=tenant, status=status, **fields)  # type: ignore[arg-type]
 
 
-def completion(token: str, *, expires_at: float = NOW + 86_400, response: StoredResponse = RESPONSE) -> Completion:
+def completion(
+    token: str, *, expires_at: float = NOW + 86_400, response: StoredResponse = RESPONSE
+) -> Completion:
     return Completion(KEY, token, FINGERPRINT, response, expires_at)
 
 
@@ -159,7 +161,7 @@ def test_every_field_round_trips(store: Store, run: Run) -> None:
         version=7,
         assignee="ops@acme.test",
         due_at="2030-01-01T00:00:00Z",
-        resolution_notes="é ✓ \n quoted \"notes\"",
+        resolution_notes='é ✓ \n quoted "notes"',
         external_system="JIRA",
         external_issue_id="REC-1",
         updated_at="2024-05-01T10:00:00Z",
@@ -199,7 +201,7 @@ def test_seed_without_replace_keeps_existing_records(store: Store, run: Run) -> 
 
 
 def test_seed_with_replace_drops_all_state(store: Store, run: Run) -> None:
-    """Seeding with `replace` leaves only the new records: no old exceptions, keys, journal, hits or settings."""
+    """Seeding with `replace` keeps only the new records: no old exceptions, keys, journal, hits, settings."""
     old = exception()
     run(store.seed([old], replace=False))
     run(claim_token(store))
@@ -370,15 +372,15 @@ def test_apply_changes_nothing_when_the_transition_refuses(store: Store, run: Ru
 
 
 def test_apply_with_a_lost_claim_raises_claim_lost_and_changes_nothing(store: Store, run: Run) -> None:
-    """When another request took the key over, `apply` with the old token raises ClaimLost and writes nothing."""
+    """When another request took the key over, `apply` with the stale token raises ClaimLost."""
     record = exception()
     run(store.seed([record], replace=False))
     stale = run(claim_token(store))
     current = run(claim_token(store, now=NOW + TTL))
     with pytest.raises(ClaimLost, match="claim expired before the callback was applied"):
         run(store.apply("acme", record.id, assign, completion(stale)))
-    assert run(store.get_exception("acme", record.id)) == record
-    assert run(store.complete(completion(current))) is True
+    assert run(store.get_exception("acme", record.id)) == record, "the exception must not change"
+    assert run(store.complete(completion(current))) is True, "the new claim must still hold the key"
 
 
 def test_apply_to_an_unknown_exception_raises_not_found(store: Store, run: Run) -> None:
@@ -517,7 +519,8 @@ def test_sqlite_claims_from_several_processes_have_one_winner(tmp_path: Path) ->
     start = context.Barrier(workers)
     results: Queue[list[str]] = context.Queue()
     processes = [
-        context.Process(target=_claim_keys_in_process, args=(path, keys, start, results)) for _ in range(workers)
+        context.Process(target=_claim_keys_in_process, args=(path, keys, start, results))
+        for _ in range(workers)
     ]
     for process in processes:
         process.start()
@@ -560,7 +563,7 @@ def test_sqlite_completion_survives_the_process_being_killed(tmp_path: Path, run
 
 
 def test_sqlite_in_a_missing_directory_is_unavailable_until_it_exists(tmp_path: Path, run: Run) -> None:
-    """A file in a directory that does not exist gives StoreUnavailable, and works once the directory exists."""
+    """A file in a directory that does not exist gives StoreUnavailable, and works once the directory does."""
     directory = tmp_path / "not-yet"
     store = SQLiteStore(str(directory / "store.sqlite3"))
     try:
@@ -651,16 +654,21 @@ def test_redis_seed_with_replace_leaves_other_namespaces_alone(
 
 
 @pytest.mark.redis
-def test_redis_expiry_never_comes_before_the_logical_one(redis_url: str, redis_namespace: str, run: Run) -> None:
-    """Redis's own TTL on a key (garbage collection) is longer than the claim's and the completion's lifetime."""
+def test_redis_expiry_never_comes_before_the_logical_one(
+    redis_url: str, redis_namespace: str, run: Run
+) -> None:
+    """Redis's own TTL on a key (garbage collection) outlasts the claim's and the completion's lifetime."""
     store = RedisStore(redis_url, namespace=redis_namespace)
     client = Redis.from_url(redis_url)
-    key = f"{redis_namespace}:idem:{KEY}"
+
+    async def redis_ttl() -> int:
+        return await client.ttl(f"{redis_namespace}:idem:{KEY}")
+
     try:
         token = run(claim_token(store))
-        assert run(client.ttl(key)) > TTL
+        assert run(redis_ttl()) > TTL
         run(store.complete(completion(token, expires_at=NOW + 7 * 86_400)))
-        assert run(client.ttl(key)) > 7 * 86_400
+        assert run(redis_ttl()) > 7 * 86_400
     finally:
         run(client.aclose())
         run(store.close())

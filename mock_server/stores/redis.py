@@ -26,9 +26,10 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -39,6 +40,7 @@ from redis.exceptions import (
     TimeoutError,
     WatchError,
 )
+from redis.typing import EncodableT, FieldT
 
 from mock_server.errors import ClaimLost, NotFound, StoreUnavailable
 from mock_server.stores._codec import dump_exception, dump_response, load_exception, load_response
@@ -135,7 +137,9 @@ class RedisStore:
             for record in records:
                 await self._put_record(record, only_if_absent=True)
 
-    async def get_exception(self, tenant: TenantId | None, exception_id: ExceptionId) -> ExceptionRecord | None:
+    async def get_exception(
+        self, tenant: TenantId | None, exception_id: ExceptionId
+    ) -> ExceptionRecord | None:
         async with _unavailable_on_failure():
             text = await self._redis.get(self._key("exc", exception_id))
         if text is None:
@@ -145,7 +149,7 @@ class RedisStore:
 
     async def list_exceptions(self, tenant: TenantId | None) -> list[ExceptionRecord]:
         async with _unavailable_on_failure():
-            ids = await self._redis.zrange(self._key("exceptions"), 0, -1)
+            ids = cast("list[str]", await self._redis.zrange(self._key("exceptions"), 0, -1))
             texts = await self._redis.mget([self._key("exc", i) for i in ids]) if ids else []
         records = [load_exception(text) for text in texts if text is not None]
         return [r for r in records if tenant is None or r.tenant == tenant]
@@ -155,36 +159,16 @@ class RedisStore:
             await self._put_record(record, only_if_absent=False)
 
     async def apply(
-        self, tenant: TenantId, exception_id: ExceptionId, transition: Transition, completion: Completion | None
+        self,
+        tenant: TenantId,
+        exception_id: ExceptionId,
+        transition: Transition,
+        completion: Completion | None,
     ) -> ExceptionRecord:
-        exception_key = self._key("exc", exception_id)
-        watched = [exception_key]
-        if completion is not None:
-            watched.append(self._key("idem", completion.scope_key))
         async with _unavailable_on_failure(), self._redis.pipeline(transaction=True) as pipe:
             for _ in range(APPLY_ATTEMPTS):
                 try:
-                    await pipe.watch(*watched)
-                    text = await pipe.get(exception_key)
-                    record = load_exception(text) if text is not None else None
-                    if record is None or record.tenant != tenant:
-                        raise NotFound("exception not found")
-                    created_at = None
-                    if completion is not None:
-                        state, token, created_at = await pipe.hmget(
-                            watched[1], ["state", "token", "created_at"]
-                        )
-                        if state != "in_flight" or token != completion.token:
-                            raise ClaimLost(_CLAIM_LOST)
-                    updated = transition(record)
-                    pipe.multi()
-                    pipe.set(exception_key, dump_exception(updated))
-                    if completion is not None:
-                        pipe.hset(watched[1], mapping=_completed_fields(completion))
-                        lifetime = completion.expires_at - float(created_at)
-                        pipe.expire(watched[1], _gc_ttl(lifetime))
-                    await pipe.execute()
-                    return updated
+                    return await self._apply_once(pipe, tenant, exception_id, transition, completion)
                 except WatchError:
                     # Another client changed the exception or the key between our read and EXEC: read again.
                     continue
@@ -193,7 +177,13 @@ class RedisStore:
     async def claim(self, scope_key: str, fingerprint: str, now: float, in_flight_ttl: float) -> ClaimOutcome:
         token = uuid.uuid4().hex
         # Floats travel as repr() so that Lua's tonumber() reads back exactly the caller's values.
-        args = [token, fingerprint, repr(now), repr(now + in_flight_ttl), _gc_ttl(in_flight_ttl)]
+        args: list[EncodableT] = [
+            token,
+            fingerprint,
+            repr(now),
+            repr(now + in_flight_ttl),
+            _gc_ttl(in_flight_ttl),
+        ]
         async with _unavailable_on_failure():
             outcome = await self._claim(keys=[self._key("idem", scope_key)], args=args)
         if outcome[0] == "claimed":
@@ -204,7 +194,13 @@ class RedisStore:
 
     async def complete(self, completion: Completion) -> bool:
         fields = _completed_fields(completion)
-        args = [completion.token, fields["fingerprint"], fields["response"], fields["expires_at"], GC_MARGIN_SECONDS]
+        args: list[EncodableT] = [
+            completion.token,
+            fields["fingerprint"],
+            fields["response"],
+            fields["expires_at"],
+            GC_MARGIN_SECONDS,
+        ]
         async with _unavailable_on_failure():
             done = await self._complete(keys=[self._key("idem", completion.scope_key)], args=args)
         return bool(done)
@@ -275,6 +271,40 @@ class RedisStore:
     async def close(self) -> None:
         await self._redis.aclose()
 
+    async def _apply_once(
+        self,
+        pipe: Pipeline,
+        tenant: TenantId,
+        exception_id: ExceptionId,
+        transition: Transition,
+        completion: Completion | None,
+    ) -> ExceptionRecord:
+        """One optimistic attempt: WATCH, read and check, then MULTI/EXEC; `WatchError` when raced."""
+        exception_key = self._key("exc", exception_id)
+        watched = [exception_key]
+        if completion is not None:
+            watched.append(self._key("idem", completion.scope_key))
+        await pipe.watch(*watched)
+        text = await pipe.get(exception_key)
+        record = load_exception(text) if text is not None else None
+        if record is None or record.tenant != tenant:
+            raise NotFound("exception not found")
+        claim_lifetime = 0.0
+        if completion is not None:
+            fields = ["state", "token", "created_at"]
+            state, token, created_at = cast("list[Any]", await pipe.hmget(watched[1], fields))
+            if state != "in_flight" or token != completion.token:
+                raise ClaimLost(_CLAIM_LOST)
+            claim_lifetime = completion.expires_at - float(created_at)
+        updated = transition(record)
+        pipe.multi()  # type: ignore[no-untyped-call]
+        pipe.set(exception_key, dump_exception(updated))
+        if completion is not None:
+            pipe.hset(watched[1], mapping=_completed_fields(completion))
+            pipe.expire(watched[1], _gc_ttl(claim_lifetime))
+        await pipe.execute()
+        return updated
+
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
 
@@ -302,7 +332,7 @@ async def _unavailable_on_failure() -> AsyncIterator[None]:
         raise StoreUnavailable() from error
 
 
-def _completed_fields(completion: Completion) -> dict[str, str]:
+def _completed_fields(completion: Completion) -> dict[FieldT, EncodableT]:
     return {
         "state": "complete",
         "fingerprint": completion.fingerprint,

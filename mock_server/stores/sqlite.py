@@ -44,7 +44,8 @@ _SCHEMA = (
     " token TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,"
     " response TEXT)",
     "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_end REAL NOT NULL, hits INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_end REAL NOT NULL,"
+    " hits INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS counters_by_window_end ON counters (window_end)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
@@ -72,7 +73,9 @@ class SQLiteStore:
                 [(r.id, r.tenant, dump_exception(r)) for r in records],
             )
 
-    async def get_exception(self, tenant: TenantId | None, exception_id: ExceptionId) -> ExceptionRecord | None:
+    async def get_exception(
+        self, tenant: TenantId | None, exception_id: ExceptionId
+    ) -> ExceptionRecord | None:
         with self._reading() as db:
             row = db.execute("SELECT tenant, record FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
         if row is None or (tenant is not None and row[0] != tenant):
@@ -96,7 +99,11 @@ class SQLiteStore:
             )
 
     async def apply(
-        self, tenant: TenantId, exception_id: ExceptionId, transition: Transition, completion: Completion | None
+        self,
+        tenant: TenantId,
+        exception_id: ExceptionId,
+        transition: Transition,
+        completion: Completion | None,
     ) -> ExceptionRecord:
         with self._transaction() as db:
             row = db.execute("SELECT tenant, record FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
@@ -126,8 +133,8 @@ class SQLiteStore:
                 return InFlight(max(0.0, expires_at - now))
             token = uuid.uuid4().hex
             db.execute(
-                "INSERT INTO idempotency (scope_key, state, token, fingerprint, created_at, expires_at, response)"
-                " VALUES (?, 'in_flight', ?, ?, ?, ?, NULL) ON CONFLICT (scope_key) DO UPDATE SET"
+                "INSERT INTO idempotency (scope_key, state, token, fingerprint, created_at, expires_at)"
+                " VALUES (?, 'in_flight', ?, ?, ?, ?) ON CONFLICT (scope_key) DO UPDATE SET"
                 " state = excluded.state, token = excluded.token, fingerprint = excluded.fingerprint,"
                 " created_at = excluded.created_at, expires_at = excluded.expires_at, response = NULL",
                 (scope_key, token, fingerprint, now, now + in_flight_ttl),
@@ -171,7 +178,8 @@ class SQLiteStore:
             db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
             # Keep the newest `journal_limit` rows: drop every row at or below the first one past the cap.
             db.execute(
-                "DELETE FROM journal WHERE seq <= (SELECT seq FROM journal ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                "DELETE FROM journal"
+                " WHERE seq <= (SELECT seq FROM journal ORDER BY seq DESC LIMIT 1 OFFSET ?)",
                 (max(0, self._journal_limit),),
             )
 
@@ -281,7 +289,8 @@ class SQLiteStore:
 
 def _holds(db: sqlite3.Connection, scope_key: str, token: str) -> bool:
     row = db.execute(
-        "SELECT 1 FROM idempotency WHERE scope_key = ? AND state = 'in_flight' AND token = ?", (scope_key, token)
+        "SELECT 1 FROM idempotency WHERE scope_key = ? AND state = 'in_flight' AND token = ?",
+        (scope_key, token),
     ).fetchone()
     return row is not None
 
