@@ -25,7 +25,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
             # Outside Connexion's error handling: render here, and leave the unread body unread.
             await render(_too_large(self.limit))(scope, receive, send)
             return

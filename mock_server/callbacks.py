@@ -57,7 +57,8 @@ class Callback:
 
 def read_callback(body: dict[str, Any]) -> Callback:
     """Read a (schema-valid) body into a `Callback`; raises `BadRequest` for what the schema cannot say."""
-    payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+    raw_payload = body.get("payload")
+    payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     system = _text(body, "externalSystem") or _text(body, "callbackType")
     system = system or _text(payload, "external_system") or _text(payload, "externalSystem")
     if not system:

@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mock_server.settings import Settings
 
@@ -32,7 +33,7 @@ EXTERNAL = {
 class EnvDefaults(argparse.ArgumentParser):
     """An argument parser whose options default to `CALLBACK_KIT_<DEST>` environment variables."""
 
-    def add_argument(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         action = super().add_argument(*args, **kwargs)
         if action.option_strings and action.dest != "help":
             env = f"CALLBACK_KIT_{action.dest.upper()}"

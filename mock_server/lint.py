@@ -99,9 +99,15 @@ def _idempotency_problems(spec: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{where}.x-idempotency.errors.{name} answers {error.status}, which {where}.responses lacks"
             )
-        elif name == "inFlight" and "retry-after" not in {h.lower() for h in _resolve(spec, response).get("headers", {})}:
-            problems.append(f"{where}.responses.{error.status} must declare Retry-After for x-idempotency.errors.inFlight")
+        elif name == "inFlight" and "retry-after" not in _header_names(spec, response):
+            problems.append(
+                f"{where}.responses.{error.status} must declare Retry-After for x-idempotency.errors.inFlight"
+            )
     return problems
+
+
+def _header_names(spec: dict[str, Any], response: Any) -> set[str]:
+    return {name.lower() for name in _resolve(spec, response).get("headers", {})}
 
 
 def _example_problems(spec: dict[str, Any]) -> Iterator[str]:
@@ -112,7 +118,8 @@ def _example_problems(spec: dict[str, Any]) -> Iterator[str]:
                 continue
             where = f"paths.{path}.{method}"
             for param in (_resolve(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]):
-                yield from _check_examples(spec, param, param.get("schema", {}), f"{where}.parameters.{param.get('name')}")
+                place = f"{where}.parameters.{param.get('name')}"
+                yield from _check_examples(spec, param, param.get("schema", {}), place)
             body = _resolve(spec, operation.get("requestBody", {}))
             for media, content in body.get("content", {}).items():
                 yield from _check_examples(spec, content, content.get("schema", {}), f"{where}.requestBody.{media}")
@@ -125,7 +132,9 @@ def _example_problems(spec: dict[str, Any]) -> Iterator[str]:
         yield from _schema_examples(spec, schema, f"components.schemas.{name}")
 
 
-def _check_examples(spec: dict[str, Any], holder: dict[str, Any], schema: dict[str, Any], where: str) -> Iterator[str]:
+def _check_examples(
+    spec: dict[str, Any], holder: dict[str, Any], schema: dict[str, Any], where: str
+) -> Iterator[str]:
     if "example" in holder:
         yield from _violations(spec, holder["example"], schema, f"{where}.example")
     for name, example in holder.get("examples", {}).items():

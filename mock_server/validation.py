@@ -125,14 +125,14 @@ def _describe(error: ValidationError) -> str:
         return "'assignee' is required and must not be blank when status is ASSIGNED"
     prefix = f"'{field}' " if field else ""
     if error.validator == "required":
-        return error.message
+        return str(error.message)
     if error.validator == "format":
         return f"{prefix}must be an RFC 3339 date-time such as 2026-11-07T05:31:56Z (got {error.instance!r})"
     if error.validator == "enum":
         return f"{prefix}must be one of {', '.join(map(str, error.validator_value))} (got {error.instance!r})"
     if error.validator == "pattern" and error.validator_value == "[^ \\t\\n\\r\\f\\v]":
         return f"{prefix}must not be blank"
-    return f"{prefix}{error.message}"
+    return f"{prefix}{error.message!s}"
 
 
 def _where(error: ValidationError) -> dict[str, t.Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-
 from typing import Any
 
 from mock_server.errors import ClaimLost, NotFound
