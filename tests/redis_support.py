@@ -15,6 +15,8 @@ HOST = "127.0.0.1"
 PORT = 6379
 URL = f"redis://{HOST}:{PORT}/0"
 START_TIMEOUT_SECONDS = 10.0
+# A throwaway server: in the background, local only, nothing written to disk.
+SERVER_OPTIONS = ("--daemonize", "yes", "--bind", HOST, "--port", str(PORT), "--save", "", "--appendonly", "no")
 
 
 def ensure_redis() -> str:
@@ -28,19 +30,7 @@ def ensure_redis() -> str:
     if server is None:
         _give_up(f"no redis-server answering on {HOST}:{PORT} and none installed (no redis-server on PATH)")
     started = subprocess.run(
-        [
-            server,
-            "--daemonize",
-            "yes",
-            "--bind",
-            HOST,
-            "--port",
-            str(PORT),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
+        [server, *SERVER_OPTIONS],
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT_SECONDS,

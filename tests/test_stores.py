@@ -57,9 +57,7 @@ def exception(tenant: str = "acme", status: str = "OPEN", **fields: Any) -> Exce
     return ExceptionRecord(id=str(uuid.uuid4()), tenant=tenant, status=status, **fields)  # type: ignore[arg-type]
 
 
-def completion(
-    token: str, *, expires_at: float = NOW + 86_400, response: StoredResponse = RESPONSE
-) -> Completion:
+def completion(token: str, *, expires_at: float = NOW + 86_400, response: StoredResponse = RESPONSE) -> Completion:
     return Completion(KEY, token, FINGERPRINT, response, expires_at)
 
 
@@ -519,8 +517,7 @@ def test_sqlite_claims_from_several_processes_have_one_winner(tmp_path: Path) ->
     start = context.Barrier(workers)
     results: Queue[list[str]] = context.Queue()
     processes = [
-        context.Process(target=_claim_keys_in_process, args=(path, keys, start, results))
-        for _ in range(workers)
+        context.Process(target=_claim_keys_in_process, args=(path, keys, start, results)) for _ in range(workers)
     ]
     for process in processes:
         process.start()
@@ -616,9 +613,7 @@ def test_sqlite_lock_held_past_busy_timeout_is_unavailable_until_freed(
 
 
 @pytest.mark.redis
-def test_redis_claims_from_several_clients_have_one_winner(
-    redis_url: str, redis_namespace: str, run: Run
-) -> None:
+def test_redis_claims_from_several_clients_have_one_winner(redis_url: str, redis_namespace: str, run: Run) -> None:
     """Five stores on one namespace (five replicas) claiming one key 50 times: exactly one claim wins."""
     stores = [RedisStore(redis_url, namespace=redis_namespace) for _ in range(5)]
 
@@ -634,9 +629,7 @@ def test_redis_claims_from_several_clients_have_one_winner(
 
 
 @pytest.mark.redis
-def test_redis_seed_with_replace_leaves_other_namespaces_alone(
-    redis_url: str, redis_namespace: str, run: Run
-) -> None:
+def test_redis_seed_with_replace_leaves_other_namespaces_alone(redis_url: str, redis_namespace: str, run: Run) -> None:
     """Resetting one namespace deletes nothing of another on the same server."""
     mine = RedisStore(redis_url, namespace=redis_namespace)
     theirs = RedisStore(redis_url, namespace=f"{redis_namespace}-other")
@@ -654,9 +647,7 @@ def test_redis_seed_with_replace_leaves_other_namespaces_alone(
 
 
 @pytest.mark.redis
-def test_redis_expiry_never_comes_before_the_logical_one(
-    redis_url: str, redis_namespace: str, run: Run
-) -> None:
+def test_redis_expiry_never_comes_before_the_logical_one(redis_url: str, redis_namespace: str, run: Run) -> None:
     """Redis's own TTL on a key (garbage collection) outlasts the claim's and the completion's lifetime."""
     store = RedisStore(redis_url, namespace=redis_namespace)
     client = Redis.from_url(redis_url)

@@ -3,11 +3,12 @@
     memory://                 one process, nothing kept (tests)
     sqlite:///path/to/file    the embedded default: survives restarts, shared by the workers of one machine
     redis://host:port/db      shared by workers and replicas behind a load balancer
+                              (`?namespace=name` keeps several mocks apart on one Redis database)
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mock_server.types import Store
 
@@ -37,7 +38,12 @@ def open_store(url: str) -> Store:
     if scheme in ("redis", "rediss"):
         from mock_server.stores.redis import RedisStore
 
-        return RedisStore(url)
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        namespace = query.pop("namespace", "callback-kit")
+        if not namespace.replace("-", "").replace("_", "").isalnum():
+            raise StoreURLError(f'Store URL "{url}": namespace must be letters, digits, "-" or "_"')
+        return RedisStore(urlunsplit(parts._replace(query=urlencode(query))), namespace=namespace)
     raise StoreURLError(
         f'Store URL "{url}" must start with memory://, sqlite:/// or redis://, e.g. redis://127.0.0.1:6379/0'
     )

@@ -137,9 +137,7 @@ class RedisStore:
             for record in records:
                 await self._put_record(record, only_if_absent=True)
 
-    async def get_exception(
-        self, tenant: TenantId | None, exception_id: ExceptionId
-    ) -> ExceptionRecord | None:
+    async def get_exception(self, tenant: TenantId | None, exception_id: ExceptionId) -> ExceptionRecord | None:
         async with _unavailable_on_failure():
             text = await self._redis.get(self._key("exc", exception_id))
         if text is None:

@@ -44,8 +44,7 @@ _SCHEMA = (
     " token TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,"
     " response TEXT)",
     "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_end REAL NOT NULL,"
-    " hits INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_end REAL NOT NULL, hits INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS counters_by_window_end ON counters (window_end)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
@@ -73,9 +72,7 @@ class SQLiteStore:
                 [(r.id, r.tenant, dump_exception(r)) for r in records],
             )
 
-    async def get_exception(
-        self, tenant: TenantId | None, exception_id: ExceptionId
-    ) -> ExceptionRecord | None:
+    async def get_exception(self, tenant: TenantId | None, exception_id: ExceptionId) -> ExceptionRecord | None:
         with self._reading() as db:
             row = db.execute("SELECT tenant, record FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
         if row is None or (tenant is not None and row[0] != tenant):
@@ -178,8 +175,7 @@ class SQLiteStore:
             db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
             # Keep the newest `journal_limit` rows: drop every row at or below the first one past the cap.
             db.execute(
-                "DELETE FROM journal"
-                " WHERE seq <= (SELECT seq FROM journal ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                "DELETE FROM journal WHERE seq <= (SELECT seq FROM journal ORDER BY seq DESC LIMIT 1 OFFSET ?)",
                 (max(0, self._journal_limit),),
             )
 
@@ -260,9 +256,7 @@ class SQLiteStore:
     def _connect(self) -> sqlite3.Connection:
         if self._connection is not None:
             return self._connection
-        db = sqlite3.connect(
-            self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
+        db = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
