@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from mock_server.auth import Authenticator
 from mock_server.callbacks import parse_rfc3339
 from mock_server.clock import Clock, iso
 from mock_server.errors import BadRequest, Conflict, MockError, NotFound
+from mock_server.faults import RULES, parse_rule
 from mock_server.seed import load_exceptions
 from mock_server.types import ExceptionRecord, Store
 
@@ -109,6 +111,31 @@ class AdminApi:
     async def _clock(self) -> dict[str, Any]:
         return {"now": iso(await self.clock.now()), "offsetSeconds": await self.clock.offset()}
 
+    async def list_faults(self) -> JSONResponse:
+        return JSONResponse(await self._rules())
+
+    async def add_fault(self, body: dict[str, Any]) -> JSONResponse:
+        rule = parse_rule(body)
+        rules = [r for r in await self._rules() if r["id"] != rule["id"]]
+        await self.store.set_setting(RULES, json.dumps([*rules, rule]))
+        return JSONResponse(rule, status_code=201)
+
+    async def clear_faults(self) -> Response:
+        await self.store.set_setting(RULES, None)
+        return Response(status_code=204)
+
+    async def delete_fault(self, rule_id: str) -> Response:
+        rules = await self._rules()
+        kept = [r for r in rules if r["id"] != rule_id]
+        if len(kept) == len(rules):
+            raise NotFound(f"no fault rule {rule_id!r}", code="MTCH-0509")
+        await self.store.set_setting(RULES, json.dumps(kept) if kept else None)
+        return Response(status_code=204)
+
+    async def _rules(self) -> list[dict[str, Any]]:
+        raw = await self.store.get_setting(RULES)
+        return list(json.loads(raw)) if raw else []
+
     def operations(self) -> dict[str, Any]:
         """operationId → handler, for the resolver."""
         return {
@@ -120,4 +147,8 @@ class AdminApi:
             "getIdempotencyRecords": self.get_idempotency_records,
             "getClock": self.get_clock,
             "setClock": self.set_clock,
+            "listFaults": self.list_faults,
+            "addFault": self.add_fault,
+            "clearFaults": self.clear_faults,
+            "deleteFault": self.delete_fault,
         }

@@ -1,9 +1,10 @@
 """`create_app(settings)`: the Connexion app of the mock, wired from the spec, the fixtures and a store.
 
-Middleware, outermost first (Connexion's own in brackets):
+Middleware, outermost first (Connexion's own in brackets; `mock_server.asgi` wraps it all in
+`DropConnectionMiddleware`, which needs the server's own `send`):
 
-    RequestId → BodyLimit → [Exception] → [SwaggerUI] → [Routing] → [Security] → Journal
-    → [RequestValidation] → [ResponseValidation] → [Lifespan] → Idempotency → [Context] → handler
+    [ServerError] → RequestId → BodyLimit → [Exception] → [SwaggerUI] → [Routing] → [Security] → Journal
+    → Faults → [RequestValidation] → [ResponseValidation] → [Lifespan] → Idempotency → [Context] → handler
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mock_server.body_limit import BodyLimitMiddleware
 from mock_server.clock import Clock
 from mock_server.contract import idempotency_contract, load_spec
 from mock_server.errors import JSON, MockError, Unauthorized, error_body, from_exception
+from mock_server.faults import FaultMiddleware
 from mock_server.handlers import CallbackHandler
 from mock_server.idempotency import IdempotencyMiddleware
 from mock_server.journal import JournalMiddleware
@@ -85,16 +87,9 @@ def create_app(
         resolver=resolver,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
-    # Later additions sit further out: the idempotency engine right after validation, the journal right
-    # after security, and the request id outermost so that every answer carries it.
-    app.add_middleware(
-        IdempotencyMiddleware,
-        position=MiddlewarePosition.BEFORE_CONTEXT,
-        contract=contract,
-        store=store,
-        clock=clock,
-        operation_id=CALLBACK_OPERATION,
-    )
+    # Among middlewares added at one position, the first added is the outermost.
+    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, limit=settings.max_body_bytes)
     app.add_middleware(
         JournalMiddleware,
         position=MiddlewarePosition.BEFORE_VALIDATION,
@@ -103,8 +98,17 @@ def create_app(
         operation_id=CALLBACK_OPERATION,
         key_headers=list(contract.headers),
     )
-    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, limit=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        FaultMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, store=store, operation_id=CALLBACK_OPERATION
+    )
+    app.add_middleware(
+        IdempotencyMiddleware,
+        position=MiddlewarePosition.BEFORE_CONTEXT,
+        contract=contract,
+        store=store,
+        clock=clock,
+        operation_id=CALLBACK_OPERATION,
+    )
     for kind in (MockError, ProblemException, HTTPException, Exception):
         app.add_error_handler(kind, _render_error)
     app.services = {"store": store, "clock": clock, "records": records}  # type: ignore[attr-defined]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from connexion import AsyncApp
+from starlette.types import ASGIApp
 
 from mock_server.app import create_app
+from mock_server.faults import DropConnectionMiddleware
 from mock_server.settings import Settings
 
 
-def app() -> AsyncApp:
+def app() -> ASGIApp:
     """The app factory (`uvicorn mock_server.asgi:app --factory`)."""
-    return create_app(Settings.from_env())
+    return DropConnectionMiddleware(create_app(Settings.from_env()))

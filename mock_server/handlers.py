@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import random
 from typing import Any
 
 from connexion import request
@@ -12,6 +14,7 @@ from mock_server.callbacks import read_callback, transition
 from mock_server.clock import Clock, iso
 from mock_server.contract import IdempotencyContract
 from mock_server.errors import RateLimited, Unauthorized
+from mock_server.faults import fault_of
 from mock_server.idempotency import claim_of, principal_of
 from mock_server.types import Store, StoredResponse
 
@@ -29,6 +32,7 @@ class CallbackHandler:
         self.clock = clock
         self.contract = contract
         self.rate_limit = rate_limit_per_minute
+        self.rng = random.Random()
 
     async def process_callback(self, exception_id: str, body: dict[str, Any]) -> Response:
         scope = request.scope
@@ -39,6 +43,9 @@ class CallbackHandler:
         now = await self.clock.now()
         if self.rate_limit is not None:
             await self._check_rate(principal.tenant, callback.external_system, now)
+        fault = fault_of(scope)
+        if fault is not None and fault.action == "slow_processing":
+            await asyncio.sleep(fault.delay(self.rng))  # the key stays claimed: a concurrent retry gets 409
         claim = claim_of(scope)
         completion = claim.completion(ACCEPTED, now, self.contract.completed_ttl) if claim else None
         change = transition(callback, iso(now), claim.key if claim else None)

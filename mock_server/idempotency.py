@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.clock import Clock
 from mock_server.contract import IdempotencyContract
 from mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError
+from mock_server.exchange import buffer_body
 from mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
 
 CLAIM = "callback_kit.claim"
@@ -89,7 +90,7 @@ class IdempotencyMiddleware:
         if key is None:
             await self.app(scope, receive, self._marked(send, replayed=False))
             return
-        body, receive = await _buffer(receive)
+        body, receive = await buffer_body(receive)
         principal = principal_of(scope)
         scope_key = self._scope_key(scope, principal, key)
         print_ = fingerprint(body)
@@ -217,18 +218,3 @@ class IdempotencyMiddleware:
         error.status = spec.status
         return error
 
-
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole body and hand back a `receive` that replays it."""
-    messages: list[Message] = []
-    more = True
-    while more:
-        message = await receive()
-        messages.append(message)
-        more = message.get("more_body", False)
-    pending = iter(messages)
-
-    async def replay() -> Message:
-        return next(pending, None) or await receive()
-
-    return b"".join(m.get("body", b"") for m in messages), replay

@@ -16,7 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.clock import Clock, iso
 from mock_server.errors import MockError, from_exception
-from mock_server.idempotency import claim_of, principal_of
+from mock_server.exchange import exception_id
+from mock_server.faults import fault_of
+from mock_server.idempotency import claim_of, fingerprint, principal_of
 from mock_server.request_id import request_id
 from mock_server.types import Store
 
@@ -54,6 +56,8 @@ class JournalMiddleware:
                 for name, value in message.get("headers", []):
                     if name == b"x-idempotency-replayed":
                         answer["replayed"] = value == b"true"
+                    elif name == b"retry-after":
+                        answer["retry_after"] = value.decode("latin-1")
             elif message["type"] == "http.response.body":
                 if answer["status"] >= 400:
                     answer["body"] += message.get("body", b"")
@@ -66,6 +70,7 @@ class JournalMiddleware:
         except BaseException as exc:
             error = from_exception(exc)
             answer.update(status=error.status, code=error.code, message=error.message)
+            answer["retry_after"] = error.headers.get("Retry-After")
             await self._write(scope, chunks, answer, started)
             raise
 
@@ -74,6 +79,8 @@ class JournalMiddleware:
         headers = dict(scope["headers"])
         key = next((headers[n].decode("latin-1") for n in self._key_headers if n in headers), None)
         claim = claim_of(scope)
+        fault = fault_of(scope)
+        body = b"".join(chunks)
         if "code" not in answer and answer["body"]:
             answer.update(_error_fields(answer["body"]))
         entry = {
@@ -83,14 +90,17 @@ class JournalMiddleware:
             "principal": principal.subject if principal else None,
             "method": scope["method"],
             "path": scope["path"],
-            "exceptionId": scope.get("path_params", {}).get("exceptionId") or _exception_id(scope["path"]),
+            "exceptionId": exception_id(scope),
             "idempotencyKey": key,
             "keyHeader": next((n.decode() for n in self._key_headers if n in headers), None),
-            "body": b"".join(chunks)[:BODY_LIMIT].decode("utf-8", "replace"),
+            "body": body[:BODY_LIMIT].decode("utf-8", "replace"),
+            "fingerprint": fingerprint(body) if body else None,
             "status": answer["status"],
             "code": answer.get("code"),
             "message": answer.get("message"),
             "replayed": answer["replayed"],
+            "retryAfter": _seconds(answer.get("retry_after")),
+            "fault": fault.describe() if fault else None,
             "claimed": claim is not None,
             "latencyMs": round((time.perf_counter() - started) * 1000, 3),
         }
@@ -108,6 +118,5 @@ def _error_fields(body: bytes) -> dict[str, Any]:
     return {"code": data.get("code"), "message": data.get("message")} if isinstance(data, dict) else {}
 
 
-def _exception_id(path: str) -> str | None:
-    parts = path.strip("/").split("/")
-    return parts[2] if len(parts) >= 4 and parts[1] == "exceptions" else None
+def _seconds(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 import jwt
+import pytest
 
 from mock_server.app import create_app
 from mock_server.settings import Settings
@@ -47,6 +48,9 @@ FIXTURE_COUNT = 16
 UNKNOWN_ID = "9f9f9f9f-0000-4000-8000-0000000000ff"
 
 ERROR_FIELDS = {"code", "title", "message", "details"}
+# The fixtures' JWT secret is 27 bytes, under the 32 that RFC 7518 section 3.2 asks of HS256 keys, so PyJWT
+# warns on every encode and decode (in the test and inside the mock); reported, see test_auth.py.
+ALLOW_SHORT_JWT_SECRET = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 _UNSET: Any = object()
 
 
@@ -79,7 +83,8 @@ def assert_error(response: httpx.Response, status: int, code: str, message: str 
     assert set(error) <= ERROR_FIELDS, f"unexpected fields in {error}"
     assert error["code"] == code, error
     assert error["title"] == HTTPStatus(status).phrase, error
-    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error["message"], str), error
+    assert error["message"], error
     if message is not None:
         assert error["message"] == message, error
     return error

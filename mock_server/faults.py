@@ -1,0 +1,261 @@
+"""Fault injection: the moments an integrator's retry logic must survive, on demand.
+
+A fault comes from a rule set through the admin API (`/_mock/faults`, shared by every worker through the
+store) or from the request header `X-Mock-Fault`, for that request only. Actions:
+
+    latency          wait before processing: {"ms": 250} or {"minMs": 100, "maxMs": 900}
+    status           answer at once with the spec's error body: {"status": 429|500|503, "retryAfter": 2}
+    lost_response    process and store the result, then drop the connection without answering
+    slow_processing  hold the request in flight (key claimed) for {"ms": 3000}: a concurrent retry gets 409
+
+A rule matches on `tenant`, `exceptionId` and `externalSystem` (all optional) and fires with a
+`probability` and/or for the next `times` requests. The header form is `X-Mock-Fault: latency=250`,
+`latency=100-900`, `status=503`, `status=429;retry-after=5`, `lost-response` or `slow-processing=3000`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.errors import BadRequest, MockError, RateLimited, StoreUnavailable
+from mock_server.exchange import buffer_body, exception_id
+from mock_server.idempotency import principal_of
+from mock_server.types import Store
+
+HEADER = b"x-mock-fault"
+RULES = "fault_rules"
+FAULT = "callback_kit.fault"
+Action = Literal["latency", "status", "lost_response", "slow_processing"]
+ACTIONS: tuple[Action, ...] = ("latency", "status", "lost_response", "slow_processing")
+FORCED_STATUSES = (429, 500, 503)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault to apply to one request."""
+
+    action: Action
+    ms: float = 0.0
+    max_ms: float | None = None
+    status: int = 503
+    retry_after: int = 1
+    rule: str | None = None
+
+    def delay(self, rng: random.Random) -> float:
+        return rng.uniform(self.ms, self.max_ms) / 1000 if self.max_ms is not None else self.ms / 1000
+
+    def describe(self) -> dict[str, Any]:
+        return {"action": self.action, "rule": self.rule}
+
+
+def parse_rule(raw: dict[str, Any]) -> dict[str, Any]:
+    """A rule from the admin API, checked and normalised; raises `BadRequest` naming the broken field."""
+    action = raw.get("action")
+    if action not in ACTIONS:
+        raise BadRequest(f"action must be one of {', '.join(ACTIONS)} (got {action!r})", details={"field": "action"})
+    rule: dict[str, Any] = {"id": raw.get("id") or uuid.uuid4().hex[:8], "action": action}
+    match = raw.get("match") or {}
+    if not isinstance(match, dict) or set(match) - {"tenant", "exceptionId", "externalSystem"}:
+        raise BadRequest(
+            "match may name tenant, exceptionId and externalSystem only", details={"field": "match"}
+        )
+    rule["match"] = {k: str(v) for k, v in match.items()}
+    probability = raw.get("probability", 1.0)
+    if not isinstance(probability, (int, float)) or not 0 < probability <= 1:
+        raise BadRequest(f"probability must be in (0, 1] (got {probability!r})", details={"field": "probability"})
+    rule["probability"] = float(probability)
+    times = raw.get("times")
+    if times is not None and (not isinstance(times, int) or times < 1):
+        raise BadRequest(f"times must be a whole number >= 1 (got {times!r})", details={"field": "times"})
+    rule["times"] = times
+    rule.update(_action_fields(action, raw))
+    return rule
+
+
+def _action_fields(action: str, raw: dict[str, Any]) -> dict[str, Any]:
+    if action in ("latency", "slow_processing"):
+        low, high = raw.get("minMs", raw.get("ms")), raw.get("maxMs")
+        if not isinstance(low, (int, float)) or low < 0 or low > 600_000:
+            raise BadRequest(f"{action} needs ms (or minMs and maxMs) between 0 and 600000", details={"field": "ms"})
+        if high is not None and (not isinstance(high, (int, float)) or not low <= high <= 600_000):
+            raise BadRequest("maxMs must be between minMs and 600000", details={"field": "maxMs"})
+        return {"ms": float(low), "maxMs": None if high is None else float(high)}
+    if action == "status":
+        status, retry_after = raw.get("status"), raw.get("retryAfter", 1)
+        if status not in FORCED_STATUSES:
+            raise BadRequest(f"status must be one of 429, 500, 503 (got {status!r})", details={"field": "status"})
+        if not isinstance(retry_after, int) or not 0 <= retry_after <= 3600:
+            raise BadRequest("retryAfter must be a whole number of seconds, 0 to 3600", details={"field": "retryAfter"})
+        return {"status": status, "retryAfter": retry_after}
+    return {}
+
+
+def parse_header(value: str) -> Fault:
+    """The fault an `X-Mock-Fault` header asks for; raises `BadRequest` with the accepted forms."""
+    parts = [p.strip() for p in value.split(";") if p.strip()]
+    name, _, argument = (parts[0] if parts else "").partition("=")
+    options = dict(p.partition("=")[::2] for p in parts[1:])
+    try:
+        if name == "latency" or name == "slow-processing":
+            low, _, high = argument.partition("-")
+            return Fault(
+                "latency" if name == "latency" else "slow_processing",
+                ms=float(low),
+                max_ms=float(high) if high else None,
+            )
+        if name == "status" and int(argument) in FORCED_STATUSES:
+            return Fault("status", status=int(argument), retry_after=int(options.get("retry-after", "1")))
+        if name == "lost-response":
+            return Fault("lost_response")
+    except ValueError:
+        pass
+    raise BadRequest(
+        f"X-Mock-Fault {value[:60]!r} is not a fault: use latency=250, latency=100-900, status=503, "
+        "status=429;retry-after=5, lost-response or slow-processing=3000",
+        details={"field": "X-Mock-Fault", "rule": "format"},
+    )
+
+
+def _from_rule(rule: dict[str, Any]) -> Fault:
+    return Fault(
+        rule["action"],
+        ms=rule.get("ms", 0.0) or 0.0,
+        max_ms=rule.get("maxMs"),
+        status=rule.get("status", 503),
+        retry_after=rule.get("retryAfter", 1),
+        rule=rule["id"],
+    )
+
+
+def forced_error(fault: Fault) -> MockError:
+    """The spec's error for a forced status."""
+    if fault.status == 429:
+        return RateLimited("callback rate limit exceeded", headers={"Retry-After": str(fault.retry_after)})
+    if fault.status == 503:
+        return StoreUnavailable("service unavailable (injected fault)", retry_after=fault.retry_after)
+    return MockError("an unexpected error occurred")
+
+
+class FaultMiddleware:
+    """Picks the fault of a callback request (header first, then the rules) and applies it."""
+
+    def __init__(self, app: ASGIApp, *, store: Store, operation_id: str, seed: int | None = None) -> None:
+        self.app = app
+        self.store = store
+        self.operation_id = operation_id
+        self.rng = random.Random(seed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == HEADER), None)
+        if header is not None:
+            fault: Fault | None = parse_header(header.decode("latin-1"))
+        else:
+            raw_rules = await self.store.get_setting(RULES)
+            fault = None
+            if raw_rules:
+                body, receive = await buffer_body(receive)
+                fault = await self._from_rules(json.loads(raw_rules), scope, body)
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("extensions", {})[FAULT] = fault
+        if fault.action == "status":
+            raise forced_error(fault)
+        if fault.action == "latency":
+            await asyncio.sleep(fault.delay(self.rng))
+        await self.app(scope, receive, send)
+
+    async def _from_rules(self, rules: list[dict[str, Any]], scope: Scope, body: bytes) -> Fault | None:
+        principal = principal_of(scope)
+        facts = {
+            "tenant": principal.tenant if principal else None,
+            "exceptionId": exception_id(scope),
+            "externalSystem": _system(body),
+        }
+        for rule in rules:
+            if any(str(facts.get(k) or "").lower() != v.lower() for k, v in rule["match"].items()):
+                continue
+            if self.rng.random() >= rule["probability"]:
+                continue
+            if rule.get("times") is not None:
+                used = await self.store.hit(f"fault:{rule['id']}", 0.0, 86_400.0)
+                if used > rule["times"]:
+                    continue
+            return _from_rule(rule)
+        return None
+
+
+def fault_of(scope: Scope) -> Fault | None:
+    fault = scope.get("extensions", {}).get(FAULT)
+    return fault if isinstance(fault, Fault) else None
+
+
+class DropConnectionMiddleware:
+    """Around the whole app: for a `lost_response` fault, swallow the answer and close the connection instead.
+
+    It must wrap the app from outside (see `mock_server.asgi`): only there is `send` the server's own, through
+    which the connection can be closed.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Created here so that the shallow scope copies made further in share it, and the fault is seen.
+        scope.setdefault("extensions", {})
+        dropped = False
+
+        async def maybe_drop(message: Message) -> None:
+            nonlocal dropped
+            fault = fault_of(scope)
+            if fault is None or fault.action != "lost_response":
+                await send(message)
+                return
+            if not dropped and message["type"] == "http.response.start" and message["status"] < 400:
+                dropped = True
+            if dropped:
+                return
+            await send(message)
+
+        await self.app(scope, receive, maybe_drop)
+        if dropped:
+            await _close_transport(send)
+
+
+async def _close_transport(send: Send) -> None:
+    """Close the client's connection with no answer (uvicorn's protocol object owns the transport)."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        # Not under uvicorn (an in-process test client): an exception is what a lost connection looks like.
+        raise ConnectionResetError("response dropped by the lost_response fault")
+    transport.close()
+    for _ in range(3):  # let the loop run connection_lost, so uvicorn does not answer 500 in our place
+        await asyncio.sleep(0)
+    with contextlib.suppress(AttributeError):
+        cycle.response_complete = True  # type: ignore[union-attr]
+
+
+def _system(body: bytes) -> str | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    value = data.get("externalSystem") if isinstance(data, dict) else None
+    return value.strip().upper() if isinstance(value, str) else None
+
