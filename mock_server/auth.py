@@ -21,6 +21,7 @@ from mock_server.errors import Forbidden, Unauthorized
 from mock_server.types import Principal
 
 CALLBACK_PERMISSION = "callback:process"
+MIN_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,11 @@ class TokenTable:
                 f'Token file "{path}" must be JSON like {{"tokens": {{"<token>": {{"tenant": "<uuid>", '
                 f'"principal": "<name>", "permissions": ["callback:process"]}}}}, "admin": {{"token": "<t>"}}}}: {exc}'
             ) from None
+        if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"the JWT secret must be at least {MIN_SECRET_BYTES} bytes for HS256 (RFC 7518 section 3.2), "
+                f"got {len(secret.encode())}"
+            )
         return cls(tokens, admin, secret)
 
 

@@ -96,6 +96,7 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from mock_server.auth import TokenTable
     from mock_server.lint import SpecProblem, check_spec
     from mock_server.stores import StoreURLError, open_store
 
@@ -119,8 +120,13 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         open_store(settings.store_url)
+        TokenTable.load(
+            settings.tokens_file or settings.fixtures_path / "tokens.json",
+            jwt_secret=settings.jwt_secret,
+            admin_token=settings.admin_token,
+        )
         problems = check_spec(settings.spec_path)
-    except (StoreURLError, SpecProblem, OSError) as exc:
+    except (StoreURLError, SpecProblem, OSError, ValueError) as exc:
         print(f"callback-kit serve: {exc}", file=sys.stderr)
         return 2
     if problems:

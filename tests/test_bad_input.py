@@ -103,10 +103,12 @@ def test_non_json_number_literals_are_400(mock: Mock, literal: str) -> None:
     reason="mock bug: a lone UTF-16 surrogate escape (\\ud800) is valid JSON syntax and is stored as is; the "
     "admin API then renders the exception with Starlette's JSONResponse (utf-8 encode) and answers 500",
 )
-@pytest.mark.parametrize("field", ["externalIssueId", "resolutionNotes", "assignee"])
-def test_lone_surrogate_escape_never_leads_to_a_server_error(mock: Mock, field: str) -> None:
-    """A string with an unpaired surrogate escape is refused or stored in a form the mock can show again."""
-    content = encoded(body("ASSIGNED"))[:-1] + f', "{field}": "ab\\ud800cd"}}'.encode()
+@pytest.mark.parametrize(
+    ("status", "field"), [("RESOLVED", "externalIssueId"), ("RESOLVED", "resolutionNotes"), ("ASSIGNED", "assignee")]
+)
+def test_lone_surrogate_escape_never_leads_to_a_server_error(mock: Mock, status: str, field: str) -> None:
+    """A string with an unpaired surrogate escape is refused, or stored in a form the mock can show again."""
+    content = encoded(body(status))[:-1] + f', "{field}": "ab\\ud800cd"}}'.encode()
     response = mock.callback(ACME_OPEN, content=content, headers=JSON_TYPE)
     assert response.status_code in (200, 400)
     assert mock.admin("GET", f"/exceptions/{ACME_OPEN}").status_code == 200
@@ -129,11 +131,44 @@ def test_body_without_content_type_is_400(mock: Mock) -> None:
     assert_bad_request(mock.callback(ACME_OPEN, content=encoded(body())), "Content-Type")
 
 
-@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
-def test_json_content_type_with_parameters_or_other_case_is_accepted(mock: Mock, content_type: str) -> None:
-    """Media types are case-insensitive and may carry a charset."""
+def test_json_content_type_with_a_charset_is_accepted(mock: Mock) -> None:
+    """`application/json; charset=utf-8` is application/json."""
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    assert mock.callback(ACME_OPEN, content=encoded(body()), headers=headers).status_code == 200
+
+
+CASE_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="mock bug: Connexion checks the media type case-insensitively but looks the body validator up with a "
+    "case-sensitive fnmatch on '*/*json' (validation.py's validator_map), so for 'Application/JSON' it skips "
+    "body validation and the handler gets the raw bytes: read_callback raises AttributeError, 500 MTCH-0002",
+)
+
+
+@CASE_BUG
+@pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/JSON", "application/JSON"])
+def test_json_content_type_in_other_letter_case_is_accepted(mock: Mock, content_type: str) -> None:
+    """Media types are case-insensitive (RFC 9110 8.3.1): a valid body sent as `Application/JSON` is accepted."""
     response = mock.callback(ACME_OPEN, content=encoded(body()), headers={"Content-Type": content_type})
     assert response.status_code == 200
+
+
+@CASE_BUG
+@pytest.mark.parametrize("content", [encoded({"status": "RESOLVED"}), b"[]", b"{"], ids=["schema", "array", "syntax"])
+def test_invalid_body_in_other_letter_case_content_type_is_400(mock: Mock, content: bytes) -> None:
+    """A bad body sent as `Application/JSON` is validated like any JSON body: 400, never 500."""
+    assert_bad_request(mock.callback(ACME_OPEN, content=content, headers={"Content-Type": "Application/JSON"}))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mock bug: Connexion splits the media type at ';' without trimming, so 'application/json ; "
+    "charset=utf-8' (white space before ';' is allowed by RFC 9110 5.6.6) is refused as 'application/json '",
+)
+def test_json_content_type_with_white_space_before_parameters_is_accepted(mock: Mock) -> None:
+    """`application/json ; charset=utf-8` is application/json (optional white space around `;`)."""
+    headers = {"Content-Type": "application/json ; charset=utf-8"}
+    assert mock.callback(ACME_OPEN, content=encoded(body()), headers=headers).status_code == 200
 
 
 # --- the size limit -----------------------------------------------------------------------------------------
@@ -214,7 +249,7 @@ def test_blank_status_is_400(mock: Mock, value: str) -> None:
 @pytest.mark.parametrize("value", ["CLOSED", "DONE", "IN_PROGRESS", "resolved", "Assigned", " RESOLVED "])
 def test_status_outside_the_enum_is_400(mock: Mock, value: str) -> None:
     """A status that is not exactly one of the four (case and spaces included) is 400 `enum`."""
-    error = assert_bad_request(mock.callback(ACME_OPEN, body("RESOLVED", status=value)), "status")
+    error = assert_bad_request(mock.callback(ACME_OPEN, body(value)), "status")
     assert error["details"]["rule"] == "enum"
 
 
@@ -241,7 +276,7 @@ def test_status_outside_the_enum_is_400(mock: Mock, value: str) -> None:
 )
 def test_field_of_the_wrong_type_is_400(mock: Mock, name: str, value: Any) -> None:
     """A field of another JSON type is 400 naming the field."""
-    assert_bad_request(mock.callback(ACME_OPEN, body("RESOLVED", **{name: value})), name)
+    assert_bad_request(mock.callback(ACME_OPEN, {**body("RESOLVED"), name: value}), name)
 
 
 @pytest.mark.parametrize(

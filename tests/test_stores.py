@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -503,10 +504,13 @@ def _claim_keys_in_process(path: str, keys: list[str], start: Barrier, results: 
     store = SQLiteStore(path)
     try:
         start.wait()
-        outcomes = [asyncio.run(store.claim(key, FINGERPRINT, NOW, TTL)) for key in keys]
+        results.put([type(asyncio.run(store.claim(key, FINGERPRINT, NOW, TTL))).__name__ for key in keys])
+    except BaseException as error:
+        # Report instead of leaving the parent waiting for a result that never comes.
+        results.put([f"{error!r} caused by {error.__cause__!r}"])
+        raise
     finally:
         asyncio.run(store.close())
-    results.put([type(outcome).__name__ for outcome in outcomes])
 
 
 @pytest.mark.slow
@@ -524,12 +528,29 @@ def test_sqlite_claims_from_several_processes_have_one_winner(tmp_path: Path) ->
     outcomes = [results.get(timeout=60) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-        assert process.exitcode == 0
         process.close()
     results.close()
     results.join_thread()
+    assert all(len(o) == len(keys) for o in outcomes), outcomes
     for index, _key in enumerate(keys):
         assert sorted(o[index] for o in outcomes) == ["Claimed", "InFlight", "InFlight", "InFlight"]
+
+
+def test_sqlite_opening_a_file_being_created_elsewhere_waits_for_it(tmp_path: Path, run: Run) -> None:
+    """A store opening a new file while another process holds its write lock waits rather than failing."""
+    path = str(tmp_path / "store.sqlite3")
+    creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    store = SQLiteStore(path)
+    try:
+        creator.execute("BEGIN IMMEDIATE")
+        creator.execute("CREATE TABLE created_elsewhere (x)")
+        commit_soon = threading.Timer(0.2, creator.execute, args=("COMMIT",))
+        commit_soon.start()
+        run(store.ping())
+        commit_soon.join()
+    finally:
+        creator.close()
+        run(store.close())
 
 
 def _complete_then_get_killed(path: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -259,7 +260,7 @@ class SQLiteStore:
         db = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            db.execute("PRAGMA journal_mode = WAL")
+            _use_wal(db)
             # In WAL mode NORMAL syncs at checkpoints only: a committed transaction survives the process being
             # killed (it is in the WAL file, in the OS's cache), but a power loss may take the last few back.
             db.execute("PRAGMA synchronous = NORMAL")
@@ -279,6 +280,23 @@ class SQLiteStore:
             with suppress(sqlite3.Error):
                 self._connection.close()
             self._connection = None
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL mode (a no-op once it is), waiting up to the busy timeout for other connections.
+
+    SQLite answers this PRAGMA "database is locked" at once, without its busy handler, while another connection
+    holds a write lock, which is what happens when several workers open a new file together: so retry here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _holds(db: sqlite3.Connection, scope_key: str, token: str) -> bool:

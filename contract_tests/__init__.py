@@ -1,0 +1,1 @@
+"""Contract tests of the callback endpoint: judge an implementation against openapi.yaml."""
