@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,16 @@ from connexion.security import BearerSecurityHandler
 from starlette.exceptions import HTTPException
 
 from mock_server.admin import AdminApi
-from mock_server.auth import Authenticator, TokenTable
+from mock_server.auth import AnonymousMiddleware, Authenticator, TokenTable
 from mock_server.body_limit import BodyLimitMiddleware
 from mock_server.clock import Clock
 from mock_server.contract import idempotency_contract, load_spec
-from mock_server.errors import JSON, MockError, Unauthorized, error_body, from_exception
+from mock_server.errors import JSON, BadRequest, MockError, Unauthorized, error_body, from_exception
 from mock_server.faults import FaultMiddleware
 from mock_server.handlers import CallbackHandler
 from mock_server.idempotency import IdempotencyMiddleware
 from mock_server.journal import JournalMiddleware
+from mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
 from mock_server.request_id import RequestIdMiddleware
 from mock_server.seed import load_exceptions
 from mock_server.settings import Settings
@@ -51,7 +52,9 @@ def create_app(
     settings: Settings, *, store: Store | None = None, clock_source: Callable[[], float] = time.time
 ) -> AsyncApp:
     """The mock as an ASGI app; the store is seeded from the fixtures when the app starts."""
-    spec = load_spec(settings.spec_path)
+    profile = PROFILES[settings.profile]
+    auth = profile.auth_by_default if settings.auth is None else settings.auth
+    spec = derive_spec(load_spec(settings.spec_path), profile, auth=auth)
     contract = idempotency_contract(spec)
     store = store if store is not None else open_store(settings.store_url)
     clock = Clock(store, clock_source)
@@ -62,7 +65,10 @@ def create_app(
     )
     authenticator = Authenticator(tokens)
     records = load_exceptions(settings.fixtures_path)
-    callbacks = CallbackHandler(store, clock, contract, settings.rate_limit_per_minute)
+    rate_limit = (
+        profile.rate_limit_per_minute if settings.rate_limit_per_minute is None else settings.rate_limit_per_minute
+    )
+    callbacks = CallbackHandler(store, clock, contract, rate_limit, profile)
     admin = AdminApi(store, clock, authenticator, settings.fixtures_path)
     operations: dict[str, Any] = {CALLBACK_OPERATION: callbacks.process_callback, **admin.operations()}
 
@@ -76,11 +82,11 @@ def create_app(
         __name__,
         lifespan=lifespan,
         pythonic_params=True,
-        validator_map=validator_map(frozenset(h.lower() for h in contract.headers)),
+        validator_map=validator_map(frozenset(h.lower() for h in contract.headers), exact=profile.exact_messages),
         security_map={"bearer": _bearer_handler(authenticator)},
     )
     resolver = Resolver(function_resolver=operations.__getitem__)
-    app.add_api(settings.spec_path, resolver=resolver)
+    app.add_api(spec, resolver=resolver)
     app.add_api(
         ADMIN_SPEC,
         base_path="/_mock",
@@ -90,6 +96,8 @@ def create_app(
     # Among middlewares added at one position, the first added is the outermost.
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, limit=settings.max_body_bytes)
+    if not auth:
+        app.add_middleware(AnonymousMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, tenant=DEFAULT_TENANT)
     app.add_middleware(
         JournalMiddleware,
         position=MiddlewarePosition.BEFORE_VALIDATION,
@@ -101,32 +109,49 @@ def create_app(
     app.add_middleware(
         FaultMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, store=store, operation_id=CALLBACK_OPERATION
     )
+    # Matcher replays before validating (a replay ignores the body); the published contract validates first.
     app.add_middleware(
         IdempotencyMiddleware,
-        position=MiddlewarePosition.BEFORE_CONTEXT,
+        position=(
+            MiddlewarePosition.BEFORE_VALIDATION
+            if profile.replay_before_validation
+            else MiddlewarePosition.BEFORE_CONTEXT
+        ),
         contract=contract,
         store=store,
         clock=clock,
         operation_id=CALLBACK_OPERATION,
+        profile=profile,
     )
+    renderer = _renderer(profile)
     for kind in (MockError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(kind, _render_error)
+        app.add_error_handler(kind, renderer)
     app.services = {"store": store, "clock": clock, "records": records}  # type: ignore[attr-defined]
     return app
 
 
-async def _render_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Every error, Connexion's and Starlette's included, in the contract's body."""
-    error = from_exception(exc)
-    if error.status >= 500 and error.status != 503:
-        log.error("unexpected error answering a request", exc_info=exc)
-    return ConnexionResponse(
-        status_code=error.status,
-        mimetype=JSON,
-        content_type=JSON,
-        body=error_body(error.status, error.code, error.message, error.details),
-        headers=error.headers,
-    )
+def _renderer(profile: Profile) -> Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]:
+    """The error handler: every error, Connexion's and Starlette's included, in the contract's body."""
+
+    async def render_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        error = from_exception(exc)
+        if error.status >= 500 and error.status != 503 and not isinstance(exc, MockError):
+            log.error("unexpected error answering a request", exc_info=exc)
+        if profile.exact_messages and isinstance(exc, ProblemException) and exc.status == 415:
+            error = BadRequest("invalid request body")
+        if profile.forbidden_as_text and error.status == 403:
+            return ConnexionResponse(
+                status_code=403, mimetype="text/plain", content_type="text/plain", body=b"Forbidden"
+            )
+        return ConnexionResponse(
+            status_code=error.status,
+            mimetype=JSON,
+            content_type=JSON,
+            body=error_body(error.status, error.code, error.message, error.details),
+            headers=error.headers,
+        )
+
+    return render_error
 
 
 def _bearer_handler(authenticator: Authenticator) -> type[BearerSecurityHandler]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
+import mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
 from mock_server.app import create_app
 from mock_server.faults import DropConnectionMiddleware
 from mock_server.settings import Settings

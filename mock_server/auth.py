@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import Forbidden, Unauthorized
 from mock_server.types import Principal
@@ -109,3 +110,23 @@ class Authenticator:
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
+
+class AnonymousMiddleware:
+    """With auth off (the matcher profile's default), every caller is the default tenant, as in Matcher 2.1.
+
+    The principal is `user:<X-User-ID>` when that header is sent (Matcher honours it in development), else
+    `anon:`.
+    """
+
+    def __init__(self, app: ASGIApp, *, tenant: str) -> None:
+        self.app = app
+        self.tenant = tenant
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            user = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-user-id"), "").strip()
+            principal = Principal(self.tenant, f"user:{user}" if user else "anon:", frozenset({CALLBACK_PERMISSION}))
+            context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
+            context.setdefault("token_info", {"sub": principal.subject, "principal": principal})
+        await self.app(scope, receive, send)

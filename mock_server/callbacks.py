@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from mock_server.errors import BadRequest, Conflict
+from mock_server.errors import BadRequest, Conflict, MockError
 from mock_server.types import STATUSES, ExceptionRecord, Status, Transition
 
 # The same characters the spec's "not blank" pattern excludes, so the spec and the mock agree on blankness.
@@ -22,6 +22,13 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     "OPEN": frozenset({"ASSIGNED", "RESOLVED"}),
     "ASSIGNED": frozenset({"RESOLVED"}),
     "PENDING_RESOLUTION": frozenset({"RESOLVED"}),
+    "RESOLVED": frozenset(),
+}
+# Matcher 2.1's transition table: wider than what a callback can do; the rest is refused later.
+MATCHER_TABLE: dict[Status, frozenset[Status]] = {
+    "OPEN": frozenset({"ASSIGNED", "RESOLVED", "PENDING_RESOLUTION"}),
+    "ASSIGNED": frozenset({"RESOLVED", "PENDING_RESOLUTION"}),
+    "PENDING_RESOLUTION": frozenset({"RESOLVED", "OPEN", "ASSIGNED"}),
     "RESOLVED": frozenset(),
 }
 HISTORY_LIMIT = 100
@@ -55,8 +62,11 @@ class Callback:
         }
 
 
-def read_callback(body: dict[str, Any]) -> Callback:
-    """Read a (schema-valid) body into a `Callback`; raises `BadRequest` for what the schema cannot say."""
+def read_callback(body: dict[str, Any], *, server_errors: bool = False) -> Callback:
+    """Read a (schema-valid) body into a `Callback`; raises `BadRequest` for what the schema cannot say.
+
+    With `server_errors` (the matcher profile), a status that is no status is a 500, as in Matcher 2.1.
+    """
     raw_payload = body.get("payload")
     payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     system = _text(body, "externalSystem") or _text(body, "callbackType")
@@ -73,6 +83,8 @@ def read_callback(body: dict[str, Any]) -> Callback:
     if not status:
         raise BadRequest("callback status is required", details={"field": "status", "rule": "required"})
     if status not in STATUSES:
+        if server_errors:
+            raise MockError("an unexpected error occurred")
         raise BadRequest(
             f"invalid callback status {status!r}: expected one of {', '.join(STATUSES)}",
             details={"field": "status", "rule": "enum"},
@@ -90,8 +102,13 @@ def read_callback(body: dict[str, Any]) -> Callback:
     )
 
 
-def transition(callback: Callback, at: str, key: str | None) -> Transition:
-    """The pure function that moves an exception as `callback` asks, or refuses."""
+def transition(callback: Callback, at: str, key: str | None, *, server_errors: bool = False) -> Transition:
+    """The pure function that moves an exception as `callback` asks, or refuses.
+
+    Refusals follow the published contract (409 for a transition the status forbids), or, with
+    `server_errors`, Matcher 2.1's own answers (its 400 texts and its 500s).
+    """
+    refuse = _matcher_refusal if server_errors else _published_refusal
 
     def apply(record: ExceptionRecord) -> ExceptionRecord:
         history = (*record.callbacks, callback.summary(at, key))[-HISTORY_LIMIT:]
@@ -111,33 +128,52 @@ def transition(callback: Callback, at: str, key: str | None) -> Transition:
                 assignee=callback.assignee or record.assignee,
                 due_at=callback.due_at or record.due_at,
             )
-        if target not in ALLOWED[record.status]:
-            raise _forbidden(record.status, target)
+        refusal = refuse(record, callback)
+        if refusal is not None:
+            raise refusal
         if target == "ASSIGNED":
-            if not callback.assignee:
-                raise BadRequest(
-                    "callback assignee is required", details={"field": "assignee", "rule": "required"}
-                )
             # An absent dueAt clears the previous due date, as the reference does.
             return replace(moved, status="ASSIGNED", assignee=callback.assignee, due_at=callback.due_at)
-        if record.status == "ASSIGNED" and not record.assignee:
-            raise Conflict(
-                "cannot resolve an ASSIGNED exception that has no assignee",
-                details={"from": record.status, "to": target},
-            )
         notes = callback.resolution_notes or f"Resolved via {callback.external_system} callback"
         return replace(moved, status="RESOLVED", resolution_notes=notes)
 
     return apply
 
 
-def _forbidden(current: Status, target: Status) -> Conflict:
-    allowed = sorted(ALLOWED[current])
-    hint = f"allowed from {current}: {', '.join(allowed)}" if allowed else f"{current} is final"
-    return Conflict(
-        f"cannot move an exception from {current} to {target} ({hint}, or {current} itself)",
-        details={"from": current, "to": target},
-    )
+def _published_refusal(record: ExceptionRecord, callback: Callback) -> MockError | None:
+    current, target = record.status, callback.status
+    if target not in ALLOWED[current]:
+        allowed = sorted(ALLOWED[current])
+        hint = f"allowed from {current}: {', '.join(allowed)}" if allowed else f"{current} is final"
+        return Conflict(
+            f"cannot move an exception from {current} to {target} ({hint}, or {current} itself)",
+            details={"from": current, "to": target},
+        )
+    if target == "ASSIGNED" and not callback.assignee:
+        return BadRequest("callback assignee is required", details={"field": "assignee", "rule": "required"})
+    if target == "RESOLVED" and current == "ASSIGNED" and not record.assignee:
+        return Conflict(
+            "cannot resolve an ASSIGNED exception that has no assignee", details={"from": current, "to": target}
+        )
+    return None
+
+
+def _matcher_refusal(record: ExceptionRecord, callback: Callback) -> MockError | None:
+    """Matcher 2.1's order of checks: its transition table, then the callback's own rules, then the entity's."""
+    current, target = record.status, callback.status
+    if target not in MATCHER_TABLE[current]:
+        return MockError("an unexpected error occurred")
+    if target == "OPEN":
+        return BadRequest("apply callback: OPEN is not a valid callback resolution target: use ASSIGNED or RESOLVED")
+    if target == "PENDING_RESOLUTION":
+        return BadRequest("apply callback: callback status is unsupported: PENDING_RESOLUTION")
+    if target == "ASSIGNED":
+        if not callback.assignee:
+            return BadRequest("apply callback: callback assignee is required")
+        return None if current == "OPEN" else MockError("an unexpected error occurred")
+    if current == "ASSIGNED" and not record.assignee:
+        return MockError("an unexpected error occurred")
+    return None
 
 
 def _text(source: dict[str, Any], name: str) -> str | None:

@@ -83,12 +83,21 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fixtures", type=Path, default=None, help="fixtures folder (exceptions.json, tokens.json)")
     parser.add_argument("--spec", type=Path, default=None, help="the OpenAPI spec to serve (default: the kit's)")
     parser.add_argument("--profile", choices=["published", "matcher"], default="published", help="behaviour profile")
+    parser.add_argument(
+        "--auth",
+        choices=["on", "off"],
+        default=None,
+        help="check bearer tokens (default: on; off for --profile matcher)",
+    )
     parser.add_argument("--tokens", type=Path, default=None, help="token file (default: the fixtures' tokens.json)")
     parser.add_argument("--jwt-secret", default=None, help="HS256 secret for JWT bearer tokens")
     parser.add_argument("--admin-token", default=None, help="token of the admin API under /_mock/")
     parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes, help="body size limit")
     parser.add_argument(
-        "--rate-limit", type=int, default=None, help="callbacks per minute per tenant and external system (off)"
+        "--rate-limit",
+        type=int,
+        default=None,
+        help="callbacks per minute per tenant and external system (default: off; 60 for --profile matcher; 0: off)",
     )
     parser.add_argument("--log-level", default=defaults.log_level, help="uvicorn log level")
 
@@ -111,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_body_bytes=args.max_body_bytes,
         rate_limit_per_minute=args.rate_limit,
+        auth=None if args.auth is None else args.auth == "on",
         tokens_file=args.tokens,
         jwt_secret=args.jwt_secret,
         admin_token=args.admin_token,

@@ -27,6 +27,7 @@ from mock_server.clock import Clock
 from mock_server.contract import IdempotencyContract
 from mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError
 from mock_server.exchange import buffer_body
+from mock_server.profiles import PUBLISHED, Profile
 from mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
 
 CLAIM = "callback_kit.claim"
@@ -71,13 +72,21 @@ class IdempotencyMiddleware:
     """Claim, replay or refuse requests to the operations that carry an `x-idempotency` block."""
 
     def __init__(
-        self, app: ASGIApp, *, contract: IdempotencyContract, store: Store, clock: Clock, operation_id: str
+        self,
+        app: ASGIApp,
+        *,
+        contract: IdempotencyContract,
+        store: Store,
+        clock: Clock,
+        operation_id: str,
+        profile: Profile = PUBLISHED,
     ) -> None:
         self.app = app
         self.contract = contract
         self.store = store
         self.clock = clock
         self.operation_id = operation_id
+        self.profile = profile
         self._header_names = [name.lower().encode("latin-1") for name in contract.headers]
         self._replay_header = contract.replay_header.lower().encode("latin-1")
 
@@ -87,10 +96,16 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = self._key(scope)
-        if key is None:
+        if key is None and not self.profile.hash_key_without_key:
             await self.app(scope, receive, self._marked(send, replayed=False))
             return
         body, receive = await buffer_body(receive)
+        if key is None:
+            if not body:
+                await self.app(scope, receive, send)
+                return
+            # Matcher deduplicates a keyless POST by its exact bytes.
+            key = "hash:" + hashlib.sha256(body).hexdigest()
         principal = principal_of(scope)
         scope_key = self._scope_key(scope, principal, key)
         print_ = fingerprint(body)
@@ -156,6 +171,8 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.body", "body": response.body})
 
     def _marked(self, send: Send, *, replayed: bool) -> Send:
+        if not replayed and not self.profile.replay_header_on_first:
+            return send
         value = b"true" if replayed else b"false"
 
         async def marked(message: Message) -> None:
@@ -173,12 +190,14 @@ class IdempotencyMiddleware:
         values = [found[name] for name in self._header_names if name in found]
         if not values:
             return None
-        if len(set(values)) > 1:
+        if len(set(values)) > 1 and self.profile.keys_must_agree:
             raise self._key_error(
                 f"{' and '.join(self.contract.headers)} carry different keys: send one header, or the same key in both"
             )
         key = values[0]
         if not self.contract.key_pattern.fullmatch(key):
+            if self.profile.exact_messages:
+                raise self._key_error("invalid idempotency key format")
             raise self._key_error(
                 f"invalid idempotency key format {key[:40]!r}: expected {self.contract.key_pattern.pattern}, "
                 "e.g. 8d7c1c4e-5f0b-4a8e-9a53-0b1f9e6c2d11"

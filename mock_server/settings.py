@@ -29,7 +29,8 @@ class Settings:
     port: int = 8080
     workers: int = 1
     max_body_bytes: int = 1 * MiB
-    rate_limit_per_minute: int | None = None
+    rate_limit_per_minute: int | None = None  # None: the profile's default; 0: off
+    auth: bool | None = None  # None: the profile's default (on for published, off for matcher)
     tokens_file: Path | None = None
     jwt_secret: str | None = None
     admin_token: str | None = None

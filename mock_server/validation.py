@@ -17,7 +17,7 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
-from mock_server.errors import BadRequest, KeyInvalid
+from mock_server.errors import BadRequest, KeyInvalid, MockError
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 _EMPTY: dict[str, t.Any] = {}
@@ -27,8 +27,17 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Path and header checks, with the contract's codes: `MTCH-0015` for key headers, else `MTCH-0001`."""
 
     key_headers: t.ClassVar[frozenset[str]] = frozenset()
+    exact: t.ClassVar[bool] = False
 
     def validate_request(self, request: t.Any) -> None:
+        try:
+            self._check(request)
+        except MockError as error:
+            if not self.exact:
+                raise
+            raise _exact(error) from None
+
+    def _check(self, request: t.Any) -> None:
         for param in self.parameters.get("path", []):
             value = request.path_params.get(param["name"].replace("-", "_"))
             if value == NIL_UUID:
@@ -44,6 +53,8 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
             error = _param_error(param, value)
             if error is None:
                 continue
+            if value is None:
+                raise BadRequest(f"missing required header {name}", details={"field": name, "rule": "required"})
             if name.lower() in self.key_headers:
                 raise KeyInvalid(
                     f"invalid idempotency key format in {name}: expected 1 to 128 letters, digits, ':', '_' "
@@ -71,7 +82,17 @@ def _param_error(param: dict[str, t.Any], value: str | None) -> str | None:
 class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """The JSON body: present, decodable, well-formed, and valid against the schema."""
 
+    exact: t.ClassVar[bool] = False
+
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        try:
+            return await self._checked(receive, scope)
+        except MockError as error:
+            if not self.exact:
+                raise
+            raise _exact(error) from None
+
+    async def _checked(self, receive: Receive, scope: Scope) -> tuple[Receive, Scope]:
         content_type = Headers(scope=scope).get("content-type")
         if not content_type:
             raise BadRequest(
@@ -106,15 +127,19 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise BadRequest(f"request body is not valid JSON: {exc}", details={"rule": "json"}) from None
 
     def _validate(self, body: t.Any) -> None:
-        error = _best_error(_schema_validator(self._schema), body)
-        if error is not None:
-            raise BadRequest(f"invalid request body: {_describe(error)}", details=_where(error))
+        errors = list(_schema_validator(self._schema).iter_errors(body))
+        if not errors:
+            return
+        dates = {".".join(map(str, e.absolute_path)) for e in errors if e.validator == "format"}
+        if self.exact and all(e.validator == "format" for e in errors) and dates <= {"dueAt", "updatedAt"}:
+            # Matcher checks the two dates after the rest of the body, each with its own message.
+            field = "dueAt" if "dueAt" in dates else "updatedAt"
+            raise BadRequest(f"invalid {field} format, expected RFC3339")
+        error = _best_error(errors)
+        raise BadRequest(f"invalid request body: {_describe(error)}", details=_where(error))
 
 
-def _best_error(validator: Draft4Validator, body: t.Any) -> ValidationError | None:
-    errors = list(validator.iter_errors(body))
-    if not errors:
-        return None
+def _best_error(errors: list[ValidationError]) -> ValidationError:
     # Prefer the most precise error: inside anyOf, report the branch that got furthest.
     return min(errors, key=lambda e: (e.validator == "anyOf", -len(e.absolute_path)))
 
@@ -160,10 +185,28 @@ def _schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
     return entry[1]
 
 
-def validator_map(key_headers: frozenset[str]) -> dict[str, t.Any]:
-    """The `validator_map` for `AsyncApp`; the body entry must stay a `MediaTypeDict` or JSON goes unchecked."""
-    parameters = type("ParameterValidator", (CallbackParameterValidator,), {"key_headers": key_headers})
-    return {
-        "parameter": parameters,
-        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": CallbackBodyValidator}),
-    }
+def _exact(error: MockError) -> MockError:
+    """The same refusal in Matcher 2.1's fixed words (its handler never names the field)."""
+    if error.code != "MTCH-0001" or error.message.startswith("invalid dueAt") or error.message.startswith(
+        "invalid updatedAt"
+    ):
+        return KeyInvalid("invalid idempotency key format") if isinstance(error, KeyInvalid) else error
+    field = (error.details or {}).get("field")
+    if field == "exceptionId":
+        rule = (error.details or {}).get("rule")
+        return BadRequest("exception id is required" if rule == "not nil" else "invalid exception id")
+    if field == "X-Idempotency-Key":
+        return BadRequest("X-Idempotency-Key header is required")
+    return BadRequest("invalid request body")
+
+
+def validator_map(key_headers: frozenset[str], *, exact: bool = False) -> dict[str, t.Any]:
+    """The `validator_map` for `AsyncApp`; the body entry must stay a `MediaTypeDict` or JSON goes unchecked.
+
+    With `exact`, refusals use Matcher 2.1's fixed messages (the matcher profile).
+    """
+    parameters = type(
+        "ParameterValidator", (CallbackParameterValidator,), {"key_headers": key_headers, "exact": exact}
+    )
+    body = type("BodyValidator", (CallbackBodyValidator,), {"exact": exact})
+    return {"parameter": parameters, "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": body})}

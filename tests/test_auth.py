@@ -3,7 +3,6 @@ the permission `callback:process`; every outcome as the client sees it."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -11,7 +10,7 @@ import httpx
 import jwt
 import pytest
 
-from fixtures import fixtures_dir
+from mock_server.app import create_app
 from mock_server.settings import Settings
 from tests.mock_client import (
     ACME_ASSIGNED,
@@ -20,7 +19,6 @@ from tests.mock_client import (
     ACME_TOKEN,
     ACME_VIEWER_TOKEN,
     ADMIN_TOKEN,
-    ALLOW_SHORT_JWT_SECRET,
     GLOBEX,
     GLOBEX_OPEN,
     GLOBEX_TOKEN,
@@ -31,8 +29,6 @@ from tests.mock_client import (
     body,
     make_jwt,
 )
-
-pytestmark = ALLOW_SHORT_JWT_SECRET
 
 MISSING = "missing authorization token"
 INVALID = "invalid authorization token"
@@ -104,15 +100,10 @@ def test_jwt_secret_comes_from_the_settings() -> None:
         assert_unauthorized(mock.callback(ACME_OPEN, body(), token=make_jwt(secret=JWT_SECRET)), INVALID)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixture bug: fixtures/tokens.json's jwt secret is 27 bytes; HS256 needs >= 32 (RFC 7518 3.2), so "
-    "PyJWT warns on every decode, and under this project's filterwarnings=error a valid JWT is answered 500",
-)
-def test_fixture_jwt_secret_is_long_enough_for_hs256() -> None:
-    """The fixtures' JWT secret is at least 256 bits, as RFC 7518 requires of HS256 keys."""
-    tokens = json.loads((fixtures_dir() / "tokens.json").read_text(encoding="utf-8"))
-    assert len(tokens["jwt"]["secret"].encode()) >= 32
+def test_jwt_secret_shorter_than_hs256_needs_is_refused_at_start() -> None:
+    """A configured JWT secret under 32 bytes (RFC 7518 section 3.2) stops the app from being built."""
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        create_app(Settings(jwt_secret="too-short-secret"))
 
 
 def test_bearer_scheme_name_is_case_insensitive(mock: Mock) -> None:
