@@ -2,6 +2,7 @@
 
     callback-kit serve     run the mock (uvicorn)
     callback-kit lint      check a spec: OpenAPI validity, the x-idempotency block, the examples
+    callback-kit spec      print the spec a profile serves (the matcher profile's is derived)
     callback-kit contract  judge a running implementation against the spec
     callback-kit fuzz      write reproducible fuzz cases
     callback-kit replay    send fuzz cases to a server and judge the answers
@@ -52,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _serve_arguments(serve)
     lint = commands.add_parser("lint", help="check a spec")
     lint.add_argument("spec", nargs="?", type=Path, help="the spec to check (default: the kit's openapi.yaml)")
+    spec = commands.add_parser("spec", help="print the spec a profile serves (derived from openapi.yaml)")
+    spec.add_argument("--profile", choices=["published", "matcher"], default="published", help="behaviour profile")
+    spec.add_argument("--auth", choices=["on", "off"], default=None, help="as for serve (default: the profile's)")
+    spec.add_argument("--format", choices=["yaml", "json"], default="yaml", help="output format")
     loaded = {}
     for name, (module_name, help_text) in EXTERNAL.items():
         try:
@@ -63,11 +68,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "spec":
+        return _print_spec(args)
     if args.command == "lint":
         from mock_server.lint import lint_main
 
         return lint_main(args.spec)
     return int(loaded[args.command].run(args))
+
+
+def _print_spec(args: argparse.Namespace) -> int:
+    import json
+
+    import yaml
+
+    from mock_server.contract import load_spec
+    from mock_server.profiles import PROFILES, derive_spec
+
+    profile = PROFILES[args.profile]
+    auth = profile.auth_by_default if args.auth is None else args.auth == "on"
+    derived = derive_spec(load_spec(), profile, auth=auth)
+    if args.format == "json":
+        print(json.dumps(derived, indent=2))
+    else:
+        print(yaml.safe_dump(derived, sort_keys=False, allow_unicode=True), end="")
+    return 0
 
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
