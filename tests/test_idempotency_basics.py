@@ -166,6 +166,13 @@ def test_key_of_a_refused_transition_is_free_again(mock: Mock) -> None:
     assert (response.status_code, replayed(response)) == (200, "false")
 
 
+def test_key_of_a_request_refused_by_validation_is_free_again(mock: Mock) -> None:
+    """A key sent with an invalid body is not taken: the same key with a valid body is processed."""
+    assert mock.callback(ACME_OPEN, {"status": "RESOLVED"}, key="fix-the-body").status_code == 400
+    response = mock.callback(ACME_OPEN, body(), key="fix-the-body")
+    assert (response.status_code, replayed(response)) == (200, "false")
+
+
 def test_key_of_a_rate_limited_request_is_free_again() -> None:
     """A key refused with 429 is processed in the next window."""
     with Mock(Settings(rate_limit_per_minute=1), clock_source=lambda: 1_800_000_000.0) as mock:

@@ -138,7 +138,8 @@ def no_branch(op: Operation, draft: Draft, rng: random.Random, k: int) -> Violat
             _put(draft.json, path, " ")  # present but blank
         else:
             _drop(draft.json, path)
-    names = sorted({".".join(p) for p in required_paths})
+    # `payload` and `payload.assignee` are one requirement: name only the innermost field.
+    names = sorted({".".join(p) for p in required_paths if not any(q[: len(p)] == p != q for q in required_paths)})
     note = f"{', '.join(changes)} without a non-blank {' or '.join(names)}"
     violation = _confirmed(op, draft, (), "anyOf", note)
     return Violation(names[0] if names else "body", "anyOf", violation.note)

@@ -187,10 +187,10 @@ def bad_exception_id(op: Operation, draft: Draft, rng: random.Random, k: int) ->
         (str(rng.randint(1, 10**6)), "a number"),
     )
     value, note = variants[k % len(variants)]
-    if re.search(op.path_parameter.schema.get("pattern", "(?!)"), value):
+    if not list(op.validator(op.path_parameter.schema).iter_errors(value)):
         raise Retry
     draft.exception_id = value
-    return Violation(op.path_parameter.name, "pattern", f"{op.path_parameter.name} = {value!r} ({note})")
+    return Violation(op.path_parameter.name, "pattern", f"{op.path_parameter.name} = {json.dumps(value)} ({note})")
 
 
 def unknown_exception(op: Operation, draft: Draft, rng: random.Random, k: int) -> Violation:

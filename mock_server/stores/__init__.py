@@ -1,9 +1,9 @@
 """State stores behind the one `Store` interface, chosen by URL.
 
-    memory://                 one process, nothing kept (tests)
-    sqlite:///path/to/file    the embedded default: survives restarts, shared by the workers of one machine
-    redis://host:port/db      shared by workers and replicas behind a load balancer
-                              (`?namespace=name` keeps several mocks apart on one Redis database)
+memory://                 one process, nothing kept (tests)
+sqlite:///path/to/file    the embedded default: survives restarts, shared by the workers of one machine
+redis://host:port/db      shared by workers and replicas behind a load balancer
+                          (`?namespace=name` keeps several mocks apart on one Redis database)
 """
 
 from __future__ import annotations

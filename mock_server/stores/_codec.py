@@ -1,4 +1,4 @@
-"""How the persistent stores (SQLite, Redis) write records as JSON text."""
+"""What the stores share: how records are written as JSON text, and how they are shown."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import json
 from typing import Any
 
 from mock_server.types import ExceptionRecord, StoredResponse
+
+# Raised when a claim was taken over by another request after its in-flight TTL ran out.
+CLAIM_LOST = "the idempotency key was claimed again by another request after this claim's in-flight time ran out"
 
 
 def dump_exception(record: ExceptionRecord) -> str:
@@ -32,3 +35,16 @@ def dump_response(response: StoredResponse) -> dict[str, Any]:
 
 def load_response(data: dict[str, Any]) -> StoredResponse:
     return StoredResponse(data["status"], base64.b64decode(data["body"]), data["contentType"])
+
+
+def public_record(scope_key: str, record: dict[str, Any]) -> dict[str, Any]:
+    """An idempotency record as the admin API shows it (never the claim token)."""
+    response: StoredResponse | None = record.get("response")
+    return {
+        "scopeKey": scope_key,
+        "state": record["state"],
+        "fingerprint": record["fingerprint"],
+        "createdAt": record.get("created_at"),
+        "expiresAt": record["expires_at"],
+        "status": response.status if response else None,
+    }

@@ -11,6 +11,7 @@ from collections import deque
 from typing import Any
 
 from mock_server.errors import ClaimLost, NotFound
+from mock_server.stores._codec import CLAIM_LOST, public_record
 from mock_server.types import (
     Claimed,
     ClaimOutcome,
@@ -19,7 +20,6 @@ from mock_server.types import (
     ExceptionRecord,
     InFlight,
     Replay,
-    StoredResponse,
     TenantId,
     Transition,
 )
@@ -64,7 +64,7 @@ class MemoryStore:
         if record is None:
             raise NotFound("exception not found")
         if completion is not None and not self._holds(completion.scope_key, completion.token):
-            raise ClaimLost("the idempotency key's claim expired before the callback was applied")
+            raise ClaimLost(CLAIM_LOST)
         updated = transition(record)
         self._exceptions[exception_id] = updated
         if completion is not None:
@@ -100,11 +100,7 @@ class MemoryStore:
             del self._keys[scope_key]
 
     async def idempotency_records(self, now: float) -> list[dict[str, Any]]:
-        return [
-            _public_record(key, record)
-            for key, record in self._keys.items()
-            if record["expires_at"] > now
-        ]
+        return [public_record(key, record) for key, record in self._keys.items() if record["expires_at"] > now]
 
     async def append_journal(self, entry: dict[str, Any]) -> None:
         self._journal.append(entry)
@@ -145,18 +141,3 @@ class MemoryStore:
             "response": completion.response,
             "expires_at": completion.expires_at,
         }
-
-
-def _public_record(scope_key: str, record: dict[str, Any]) -> dict[str, Any]:
-    """An idempotency record as the admin API shows it (never the claim token)."""
-    response: StoredResponse | None = record.get("response")
-    return {
-        "scopeKey": scope_key,
-        "state": record["state"],
-        "fingerprint": record["fingerprint"],
-        "createdAt": record.get("created_at"),
-        "expiresAt": record["expires_at"],
-        "status": response.status if response else None,
-    }
-
-

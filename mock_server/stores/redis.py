@@ -43,8 +43,14 @@ from redis.exceptions import (
 from redis.typing import EncodableT, FieldT
 
 from mock_server.errors import ClaimLost, NotFound, StoreUnavailable
-from mock_server.stores._codec import dump_exception, dump_response, load_exception, load_response
-from mock_server.stores.memory import _public_record
+from mock_server.stores._codec import (
+    CLAIM_LOST,
+    dump_exception,
+    dump_response,
+    load_exception,
+    load_response,
+    public_record,
+)
 from mock_server.types import (
     Claimed,
     ClaimOutcome,
@@ -59,7 +65,6 @@ from mock_server.types import (
 
 GC_MARGIN_SECONDS = 86_400
 APPLY_ATTEMPTS = 50
-_CLAIM_LOST = "the idempotency key's claim expired before the callback was applied"
 # A down or unreachable Redis, or one that cannot take writes right now (loading, failing over, full).
 _UNAVAILABLE = (ConnectionError, TimeoutError, ReadOnlyError, MasterDownError, OutOfMemoryError)
 
@@ -222,7 +227,7 @@ class RedisStore:
         ]
         # SCAN has no order; claim order is what the memory store's insertion order amounts to.
         records.sort(key=lambda item: (item[1]["created_at"], item[0]))
-        return [_public_record(scope_key, record) for scope_key, record in records]
+        return [public_record(scope_key, record) for scope_key, record in records]
 
     async def append_journal(self, entry: dict[str, Any]) -> None:
         key = self._key("journal")
@@ -292,7 +297,7 @@ class RedisStore:
             fields = ["state", "token", "created_at"]
             state, token, created_at = cast("list[Any]", await pipe.hmget(watched[1], fields))
             if state != "in_flight" or token != completion.token:
-                raise ClaimLost(_CLAIM_LOST)
+                raise ClaimLost(CLAIM_LOST)
             claim_lifetime = completion.expires_at - float(created_at)
         updated = transition(record)
         pipe.multi()  # type: ignore[no-untyped-call]
@@ -340,7 +345,7 @@ def _completed_fields(completion: Completion) -> dict[FieldT, EncodableT]:
 
 
 def _private_record(fields: dict[str, str]) -> dict[str, Any]:
-    """A stored hash in the shape the memory store keeps, for `_public_record`."""
+    """A stored hash in the shape the memory store keeps, for `public_record`."""
     response = fields.get("response")
     return {
         "state": fields["state"],

@@ -21,8 +21,14 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from mock_server.errors import ClaimLost, NotFound, StoreUnavailable
-from mock_server.stores._codec import dump_exception, dump_response, load_exception, load_response
-from mock_server.stores.memory import _public_record
+from mock_server.stores._codec import (
+    CLAIM_LOST,
+    dump_exception,
+    dump_response,
+    load_exception,
+    load_response,
+    public_record,
+)
 from mock_server.types import (
     Claimed,
     ClaimOutcome,
@@ -50,7 +56,6 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _TABLES = ("exceptions", "idempotency", "journal", "counters", "settings")
-_CLAIM_LOST = "the idempotency key's claim expired before the callback was applied"
 
 
 class SQLiteStore:
@@ -108,7 +113,7 @@ class SQLiteStore:
             if row is None or row[0] != tenant:
                 raise NotFound("exception not found")
             if completion is not None and not _holds(db, completion.scope_key, completion.token):
-                raise ClaimLost(_CLAIM_LOST)
+                raise ClaimLost(CLAIM_LOST)
             updated = transition(load_exception(row[1]))
             db.execute(
                 "UPDATE exceptions SET tenant = ?, record = ? WHERE id = ?",
@@ -158,7 +163,7 @@ class SQLiteStore:
                 (now,),
             ).fetchall()
         return [
-            _public_record(
+            public_record(
                 scope_key,
                 {
                     "state": state,

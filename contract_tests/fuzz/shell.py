@@ -1,0 +1,114 @@
+"""Cases as curl commands: `cases.sh`, and the reproduction command printed for an unexpected answer.
+
+Each command feeds curl the exact body bytes on stdin (`printf`, with octal escapes for bytes that are not
+printable UTF-8; `head -c N /dev/zero | tr` for oversize fill), removes the headers curl would otherwise
+add (`Content-Type` with a body), and expands `${BASE_URL}`, `${TOKEN}` and `${RUN}` from the environment.
+`${RUN}` prefixes the idempotency keys of cases that are not about keys, so that each run sends fresh ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from contract_tests.fuzz.cases import Body, Case
+
+PLACEHOLDER = re.compile(r"\$\{(BASE_URL|TOKEN|RUN)\}")
+_PRINTABLE = frozenset(range(0x20, 0x7F)) - {ord("'")}
+_SPECIAL = {ord("%"): "%%", ord("\\"): "\\\\"}
+
+
+def quote(text: str) -> str:
+    """`text` as one single-quoted POSIX shell word."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def word(template: str) -> str:
+    """A shell word for `template`: literal text quoted, `${BASE_URL}`, `${TOKEN}` and `${RUN}` expanded."""
+    parts, position = [], 0
+    for match in PLACEHOLDER.finditer(template):
+        if match.start() > position:
+            parts.append(quote(template[position : match.start()]))
+        parts.append('"${%s}"' % match.group(1))
+        position = match.end()
+    if position < len(template) or not parts:
+        parts.append(quote(template[position:]))
+    return "".join(parts)
+
+
+def command(
+    case: Case, url: str, headers: Mapping[str, str], *, status_line: bool = True, body: Body | None = None
+) -> str:
+    """The curl command sending `case` to `url` (a template) with `headers` (templates, in order).
+
+    With `status_line`, curl prints `<status> <case id> expect <statuses>` and drops the body (for
+    `cases.sh`); without, it prints the whole answer (`-i`, to reproduce one case).
+    """
+    body = body if body is not None else case.body
+    args = ["curl", "-sS", "--max-time", "60"]
+    if status_line:
+        args += ["-o", "/dev/null", "-w", quote(f"%{{http_code}} {case.id} expect {case.expect.label()}\\n")]
+    else:
+        args.append("-i")
+    args += ["-X", case.method, word(url)]
+    for name, value in headers.items():
+        args += ["-H", quote(f"{name};") if value == "" else word(f"{name}: {value}")]
+    producer = _producer(body)
+    if producer is not None:
+        if not any(name.lower() == "content-type" for name in headers):
+            args += ["-H", quote("Content-Type:")]  # else curl sends application/x-www-form-urlencoded
+        if body.encoding == "fill":
+            args += ["-H", quote("Expect:")]  # no 100-continue round trip before a large body
+        args += ["--data-binary", "@-"]
+        return f"{producer} | {' '.join(args)}"
+    return " ".join(args)
+
+
+def write_script(cases: Iterable[Case], path: Path, *, key_headers: Iterable[str], header: str) -> None:
+    """Write `cases.sh`: a POSIX shell script with one curl command per case."""
+    keys = {name.lower() for name in key_headers}
+    lines = [
+        "#!/bin/sh",
+        *(f"# {line}" if line else "#" for line in header.splitlines()),
+        "# Run: BASE_URL=http://127.0.0.1:8080 TOKEN=<bearer token> sh cases.sh",
+        '# Each case prints "<status> <case id> expect <statuses>".',
+        ': "${BASE_URL:?set BASE_URL to the server, e.g. http://127.0.0.1:8080}"',
+        ': "${TOKEN:?set TOKEN to a bearer token that may process callbacks}"',
+        "# Prefix of the idempotency keys, so that every run of this script sends fresh ones.",
+        'RUN="${RUN:-$(date +%s)-}"',
+        "",
+    ]
+    for case in cases:
+        headers = {
+            name: ("${RUN}" + value if case.fresh_keys and name.lower() in keys else value)
+            for name, value in case.headers.items()
+        }
+        lines.append(f"# {case.id}: {case.violation.note if case.violation else 'a valid callback'}")
+        lines.append(command(case, "${BASE_URL}" + case.path, headers))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
+    path.chmod(0o755)
+
+
+def _producer(body: Body) -> str | None:
+    """A shell pipeline stage printing the body's exact bytes, or None for no body."""
+    if body.encoding == "fill":
+        fill = body.value
+        if len(fill["fill"].encode()) != 1:
+            raise ValueError(f"a fill body repeats one byte, got {fill['fill']!r}")
+        repeat = f"head -c {int(fill['count'])} /dev/zero | tr '\\000' {quote(fill['fill'])}"
+        return f"{{ {_printf(fill['prefix'].encode())}; {repeat}; {_printf(fill['suffix'].encode())}; }}"
+    raw = body.to_bytes()
+    return None if raw is None else _printf(raw)
+
+
+def _printf(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return f"printf '%s' {quote(text)}"
+    # printf's format string understands \ooo: every byte that is not plain printable ASCII goes that way.
+    escaped = "".join(_SPECIAL.get(b) or (chr(b) if b in _PRINTABLE else f"\\{b:03o}") for b in raw)
+    return f"printf {quote(escaped)}"
