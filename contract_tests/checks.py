@@ -190,8 +190,6 @@ def _violation(
         expected=expected,
         received=exchange.describe(contract.replay_header),
         exchange=exchange,
-        divergence=classify(
-            exchange, contract, expected_status=expected_status, expected_replay=expected_replay
-        ),
+        divergence=classify(exchange, contract, expected_status=expected_status, expected_replay=expected_replay),
         note=note,
     )

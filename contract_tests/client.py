@@ -48,6 +48,10 @@ class Exchange:
     http_version: str = "HTTP/1.1"
     secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
+    def __repr__(self) -> str:
+        # Short, and without the request headers: they hold a token.
+        return f"Exchange({self.label!r}: {self.method} {self.url} -> {self.status})"
+
     def header(self, name: str) -> str | None:
         """A response header (the first, case-insensitively)."""
         return _find(self.headers, name)
@@ -109,11 +113,11 @@ class Recorder:
 class CallbackClient:
     """Sends callbacks as one tenant; every exchange is recorded under the client's label."""
 
-    http: httpx.Client
-    recorder: Recorder
-    token: str
+    http: httpx.Client = field(repr=False)
+    recorder: Recorder = field(repr=False)
+    token: str = field(repr=False)
     key_header: str
-    secrets: Mapping[str, str]
+    secrets: Mapping[str, str] = field(repr=False)
     label: str = ""
 
     def labelled(self, label: str) -> CallbackClient:

@@ -56,7 +56,9 @@ OPTIONS = (
     ),
     Option("--admin-token", "token of the mock's admin API (for --exception-factory mock)", metavar="TOKEN"),
     Option("--seed", "seed of every generated case", type=int, default=DEFAULT_SEED, metavar="N"),
-    Option("--max-examples", "generated cases per Schemathesis phase", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N"),
+    Option(
+        "--max-examples", "generated cases per Schemathesis phase", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N"
+    ),
     Option("--workers", "concurrent Schemathesis workers", type=int, default=1, metavar="N"),
     Option("--junit", "write a JUnit XML report (one test case per check) to PATH", type=Path, metavar="PATH"),
     Option("--har", "write every HTTP exchange of the run as a HAR file to PATH", type=Path, metavar="PATH"),
@@ -74,10 +76,10 @@ class Settings:
     """What a contract run needs; built by `from_options`, which checks every value."""
 
     base_url: str
-    token: str
-    other_tenant_token: str | None = None
+    token: str = field(repr=False)
+    other_tenant_token: str | None = field(default=None, repr=False)
     exception_factory: str | None = None
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
     seed: int = DEFAULT_SEED
     max_examples: int = DEFAULT_MAX_EXAMPLES
     workers: int = 1
@@ -121,7 +123,9 @@ class Settings:
             raise ConfigurationError("--other-tenant-token must be the token of another tenant, not --token again")
         for name, low, high in (("seed", 0, 2**64 - 1), ("max_examples", 1, 100_000), ("workers", 1, 64)):
             if not low <= given[name] <= high:
-                raise ConfigurationError(f"--{name.replace('_', '-')} must be between {low} and {high}, got {given[name]}")
+                raise ConfigurationError(
+                    f"--{name.replace('_', '-')} must be between {low} and {high}, got {given[name]}"
+                )
         return cls(**{**given, "base_url": base_url, "exception_factory": given["exception_factory"] or None})
 
 

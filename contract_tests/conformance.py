@@ -54,7 +54,9 @@ Progress = Callable[[str], None]
 def run_conformance(environment: Environment, progress: Progress) -> tuple[list[CheckResult], list[str]]:
     """Run every phase; one `CheckResult` per Schemathesis check, plus the phase summary lines."""
     ids = _exception_ids(environment)
-    schema = schemathesis.openapi.from_dict(_spec_with_example(environment.spec, ids[0]), config=_config(environment, ids))
+    schema = schemathesis.openapi.from_dict(
+        _spec_with_example(environment.spec, ids[0]), config=_config(environment, ids)
+    )
     tally = _Tally(environment)
     notes: list[str] = []
     started: dict[str, float] = {}
@@ -178,8 +180,13 @@ class _Tally:
         rows.append(self._authentication(seconds))
         if self.errors:
             rows.append(
-                CheckResult(GROUP, "engine", "error", note="Schemathesis could not run every phase",
-                            findings=[Finding("Schemathesis engine error", "\n".join(self.errors))])
+                CheckResult(
+                    GROUP,
+                    "engine",
+                    "error",
+                    note="Schemathesis could not run every phase",
+                    findings=[Finding("Schemathesis engine error", "\n".join(self.errors))],
+                )
             )
         return rows
 

@@ -1,9 +1,9 @@
 """What can go wrong in a contract run.
 
-    ContractKitError                        every error of this package
-    ├── ConfigurationError(ValueError)      bad options, unreachable server, rejected token: exit 2
-    │   └── FactoryError                    the exception factory did not provide an exception
-    └── ContractViolation(AssertionError)   a check found the contract broken: exit 1
+ContractKitError                        every error of this package
+├── ConfigurationError(ValueError)      bad options, unreachable server, rejected token: exit 2
+│   └── FactoryError                    the exception factory did not provide an exception
+└── ContractViolation(AssertionError)   a check found the contract broken: exit 1
 """
 
 from __future__ import annotations

@@ -149,7 +149,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     settings = environment.settings
     if settings.junit is not None:
-        properties = {"seed": str(settings.seed), "base_url": settings.base_url, "max_examples": str(settings.max_examples)}
+        properties = {
+            "seed": str(settings.seed),
+            "base_url": settings.base_url,
+            "max_examples": str(settings.max_examples),
+        }
         write_junit(results, settings.junit, properties)
     if settings.har is not None:
         write_har(environment.recorder.exchanges(), settings.har, settings.secrets, _version())
@@ -187,7 +191,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write(f"verdict: {verdict}; seed {settings.seed} (rerun with --seed {settings.seed})", bold=True)
 
 
-def _row(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, group: str, own: bool) -> CheckResult | None:
+def _row(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, group: str, own: bool
+) -> CheckResult | None:
     name = _check_name(item)
     environment = item.config.stash.get(ENVIRONMENT, None)
     cases = environment.recorder.count(f"{group}/{name}") if environment is not None else 0
@@ -203,7 +209,9 @@ def _row(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRepo
     if violation is not None:
         if own:
             return None
-        finding = Finding(violation.title, violation.render(), str(violation.divergence) if violation.divergence else None)
+        finding = Finding(
+            violation.title, violation.render(), str(violation.divergence) if violation.divergence else None
+        )
         return CheckResult(verdict="failed", note="; ".join(notes), findings=[finding], **common)
     text = str(call.excinfo.getrepr(style="short")) if call.excinfo is not None else str(report.longrepr)
     if isinstance(error, httpx.TransportError):

@@ -119,7 +119,9 @@ def write_junit(results: Results, path: Path, properties: Mapping[str, str]) -> 
 def write_har(exchanges: Iterable[Exchange], path: Path, secrets: Mapping[str, str], creator: str) -> None:
     """HAR 1.2 of the exchanges; tokens are replaced by the names of the variables that hold them."""
     entries = [_har_entry(exchange, secrets) for exchange in exchanges]
-    har = {"log": {"version": "1.2", "creator": {"name": "callback-kit contract", "version": creator}, "entries": entries}}
+    har = {
+        "log": {"version": "1.2", "creator": {"name": "callback-kit contract", "version": creator}, "entries": entries}
+    }
     _write(path, json.dumps(har, indent=1, ensure_ascii=False) + "\n")
 
 

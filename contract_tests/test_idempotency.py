@@ -89,7 +89,9 @@ def test_disagreeing_key_headers_are_rejected(
     if len(idempotency.headers) < 2:
         pytest.skip("the spec names a single key header")
     keys = {name: new_key() for name in idempotency.headers}
-    answer = callback_client.callback(_some_exception(contract_env, callback_client), request_body("OPEN"), headers=keys)
+    answer = callback_client.callback(
+        _some_exception(contract_env, callback_client), request_body("OPEN"), headers=keys
+    )
     checks.rejected_with(answer, idempotency.key_invalid, idempotency, why="the key headers carry different keys")
 
 
@@ -137,8 +139,11 @@ def test_replay_does_not_apply_again(
     assign_key, assign = new_key(), request_body("ASSIGNED")
     assigned = callback_client.callback(exception, assign, key=assign_key)
     checks.processed(assigned, idempotency, what="OPEN -> ASSIGNED")
-    checks.processed(callback_client.callback(exception, request_body("RESOLVED"), key=new_key()), idempotency,
-                     what="ASSIGNED -> RESOLVED")
+    checks.processed(
+        callback_client.callback(exception, request_body("RESOLVED"), key=new_key()),
+        idempotency,
+        what="ASSIGNED -> RESOLVED",
+    )
     replay = callback_client.callback(exception, assign, key=assign_key)
     checks.is_replay_of(assigned, replay, idempotency, contract_env.stored)
     probe = callback_client.callback(exception, request_body("ASSIGNED"), key=new_key())
@@ -194,7 +199,9 @@ def test_failed_request_is_not_stored(
 
 
 def test_key_is_scoped_by_exception(
-    callback_client: CallbackClient, exception_factory: ExceptionFactory, idempotency: IdempotencyContract,
+    callback_client: CallbackClient,
+    exception_factory: ExceptionFactory,
+    idempotency: IdempotencyContract,
     contract_env: Environment,
 ) -> None:
     """The same key on another exception is another request (the path is part of the key's scope)."""

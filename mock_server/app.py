@@ -3,7 +3,7 @@
 Middleware, outermost first (Connexion's own in brackets; `mock_server.asgi` wraps it all in
 `DropConnectionMiddleware`, which needs the server's own `send`):
 
-    [ServerError] → RequestId → BodyLimit → [Exception] → [SwaggerUI] → [Routing] → [Security] → Journal
+    [ServerError] → RequestId → BodyLimit → MediaType → [Exception] → [SwaggerUI] → [Routing] → [Security] → Journal
     → Faults → [RequestValidation] → [ResponseValidation] → [Lifespan] → Idempotency → [Context] → handler
 """
 
@@ -41,7 +41,7 @@ from mock_server.seed import load_exceptions
 from mock_server.settings import Settings
 from mock_server.stores import open_store
 from mock_server.types import Store
-from mock_server.validation import validator_map
+from mock_server.validation import MediaTypeMiddleware, validator_map
 
 CALLBACK_OPERATION = "processCallback"
 ADMIN_SPEC = Path(__file__).with_name("admin.yaml")
@@ -96,6 +96,7 @@ def create_app(
     # Among middlewares added at one position, the first added is the outermost.
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, limit=settings.max_body_bytes)
+    app.add_middleware(MediaTypeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     if not auth:
         app.add_middleware(AnonymousMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, tenant=DEFAULT_TENANT)
     app.add_middleware(

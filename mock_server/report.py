@@ -24,6 +24,8 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, Literal
 
+from mock_server.clock import iso
+
 Pattern = Literal[
     "new-key-after-lost-response",
     "new-key-after-timeout",
@@ -52,8 +54,8 @@ IN_FLIGHT_CODE = "MTCH-0018"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Journal times are cut to the millisecond: two moments closer than this are not called ordered.
 SLACK = 0.005
-# A wait "grew" when it is a quarter longer than the one before (plus the slack): jitter is not back-off.
-GROWTH = 1.25
+# Back-off: the last wait is half as long again as the first (plus the slack); a noisy fixed interval is not.
+GROWTH = 1.5
 MAX_CITED = 20
 
 
@@ -109,7 +111,7 @@ def build_report(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     sections: list[dict[str, Any]] = []
     for (tenant, principal), attempts in sorted(clients.items(), key=lambda item: (str(item[0][1]), str(item[0][0]))):
         attempts.sort(key=lambda a: a.start)  # stable: entries that started together keep the journal's order
-        findings = sorted(_findings(attempts), key=lambda f: (f["evidence"][0]["at"], f["pattern"]))
+        findings = sorted(_findings(attempts), key=lambda f: (f["startedAt"], f["pattern"]))
         sections.append(
             {
                 "tenant": tenant,
@@ -170,11 +172,11 @@ def _new_key_retries(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
             chain = chains.setdefault((pattern, root[i]), [group[root[i]]])
             chain.extend(a for a in (group[earlier], retry) if a not in chain)
         for (pattern, _), chain in chains.items():
-            keys = len({a.key for a in chain})
+            new_keys = len({a.key for a in chain}) - 1
             if pattern == "new-key-after-lost-response":
-                what = f"an answer was lost and the same callback was sent again under {keys} different keys"
+                what = f"an answer was lost, and the same callback was sent again under {new_keys} new key(s)"
             else:
-                what = f"the same callback was sent under {keys} different keys while an attempt was still processing"
+                what = f"the same callback was sent again under {new_keys} new key(s) while an attempt was processing"
             applied = sum(a.applied for a in chain)
             summary = f"exception {chain[0].entry.get('exceptionId')}: {what}; it was applied {applied} times"
             yield _finding(pattern, summary, chain)
@@ -236,7 +238,7 @@ def _retry_timing(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
             yield _finding("retry-ignores-retry-after", summary, cited)
         for chain in _retry_chains(group):
             waits = [b.start - a.end for a, b in pairwise(chain)]
-            grew = any(later > before * GROWTH + SLACK for before, later in pairwise(waits))
+            grew = waits[-1] > waits[0] * GROWTH + SLACK
             honoured = all(a.retry_after and w >= a.retry_after - SLACK for a, w in zip(chain, waits, strict=False))
             if not grew and not honoured:
                 summary = (
@@ -270,8 +272,10 @@ def _groups(attempts: list[Attempt], key: Any) -> Iterable[list[Attempt]]:
 
 
 def _finding(pattern: Pattern, summary: str, cited: list[Attempt]) -> dict[str, Any]:
+    cited = sorted(cited, key=lambda a: a.start)
     finding: dict[str, Any] = {
         "pattern": pattern,
+        "startedAt": iso(cited[0].start),
         "summary": summary,
         "advice": ADVICE[pattern],
         "evidence": [_evidence(a) for a in cited[:MAX_CITED]],
@@ -294,6 +298,7 @@ def _evidence(attempt: Attempt) -> dict[str, Any]:
         "replayed": entry.get("replayed"),
         "retryAfter": attempt.retry_after,
         "fault": fault.get("action"),
+        "latencyMs": entry.get("latencyMs"),
     }
 
 

@@ -15,7 +15,7 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, Parame
 from connexion.validators.parameter import draft4_format_checker
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import BadRequest, KeyInvalid, MockError
 
@@ -116,7 +116,7 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         if not raw.strip():
             raise BadRequest("request body is required: send a JSON object", details={"rule": "required"})
         try:
-            return json.loads(raw.decode(self._encoding))
+            return json.loads(raw.decode(self._encoding), parse_constant=_not_json)
         except (UnicodeDecodeError, LookupError):
             raise BadRequest(
                 f"request body is not valid {self._encoding} text", details={"rule": "encoding"}
@@ -137,6 +137,10 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise BadRequest(f"invalid {field} format, expected RFC3339")
         error = _best_error(errors)
         raise BadRequest(f"invalid request body: {_describe(error)}", details=_where(error))
+
+
+def _not_json(constant: str) -> t.Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _best_error(errors: list[ValidationError]) -> ValidationError:
@@ -198,6 +202,29 @@ def _exact(error: MockError) -> MockError:
     if field == "X-Idempotency-Key":
         return BadRequest("X-Idempotency-Key header is required")
     return BadRequest("invalid request body")
+
+
+class MediaTypeMiddleware:
+    """Writes the request's media type in lower case before Connexion reads it.
+
+    Media types are case-insensitive, but Connexion picks the body validator, and its handler layer decides
+    to parse JSON, by exact spelling: `Application/JSON` would skip validation and reach the handler as bytes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            for index, (name, value) in enumerate(headers):
+                if name == b"content-type":
+                    media, sep, parameters = value.partition(b";")
+                    if media != media.lower():
+                        headers = list(headers)
+                        headers[index] = (name, media.strip().lower() + sep + parameters)
+                        scope["headers"] = headers
+        await self.app(scope, receive, send)
 
 
 def validator_map(key_headers: frozenset[str], *, exact: bool = False) -> dict[str, t.Any]:

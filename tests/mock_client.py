@@ -61,7 +61,7 @@ def body(status: str = "RESOLVED", **fields: Any) -> dict[str, Any]:
     return data
 
 
-def make_jwt(secret: str = JWT_SECRET, algorithm: str = "HS256", **claims: Any) -> str:
+def make_jwt(secret: str = JWT_SECRET, **claims: Any) -> str:
     """An HS256 JWT of the acme tenant that may process callbacks; a claim given as None is left out."""
     defaults: dict[str, Any] = {
         "sub": "jwt-robot",
@@ -70,7 +70,7 @@ def make_jwt(secret: str = JWT_SECRET, algorithm: str = "HS256", **claims: Any) 
         "permissions": ["callback:process"],
     }
     merged = {name: value for name, value in {**defaults, **claims}.items() if value is not None}
-    return jwt.encode(merged, secret, algorithm=algorithm)
+    return jwt.encode(merged, secret, algorithm="HS256")
 
 
 def assert_error(response: httpx.Response, status: int, code: str, message: str | None = None) -> dict[str, Any]:

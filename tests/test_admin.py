@@ -138,8 +138,10 @@ def test_created_exception_is_readable(mock: Mock) -> None:
     assert mock.exception(created["id"]) == created
 
 
-@pytest.mark.parametrize(("status", "target"), [("OPEN", "ASSIGNED"), ("ASSIGNED", "RESOLVED"),
-                                                ("PENDING_RESOLUTION", "RESOLVED"), ("RESOLVED", "RESOLVED")])
+@pytest.mark.parametrize(
+    ("status", "target"),
+    [("OPEN", "ASSIGNED"), ("ASSIGNED", "RESOLVED"), ("PENDING_RESOLUTION", "RESOLVED"), ("RESOLVED", "RESOLVED")],
+)
 def test_created_exception_takes_callbacks_of_its_tenant(mock: Mock, status: str, target: str) -> None:
     """An exception provisioned by owner token obeys the callback rules for that tenant."""
     created = mock.admin("POST", "/exceptions", json={"ownerToken": ACME_SERVICENOW_TOKEN, "status": status}).json()
@@ -285,10 +287,7 @@ def test_journal_entry_describes_the_callback(fixed: Mock) -> None:
     response = fixed.callback(ACME_OPEN, body("RESOLVED"), key="journal-key-1", headers={"X-Request-Id": "trace-1"})
     entry = fixed.journal()[0]
     assert response.status_code == 200
-    assert {name: entry[name] for name in (
-        "at", "requestId", "tenant", "principal", "method", "path", "exceptionId", "idempotencyKey", "status",
-        "replayed",
-    )} == {
+    expected = {
         "at": iso(NOW),
         "requestId": "trace-1",
         "tenant": ACME,
@@ -300,6 +299,7 @@ def test_journal_entry_describes_the_callback(fixed: Mock) -> None:
         "status": 200,
         "replayed": False,
     }
+    assert {name: entry[name] for name in expected} == expected
 
 
 def test_journal_keeps_the_request_body(mock: Mock) -> None:
@@ -401,7 +401,8 @@ def test_shifted_clock_stamps_callbacks(fixed: Mock) -> None:
 
 
 @pytest.mark.parametrize(
-    "payload", [{}, {"offsetSeconds": "soon"}, {"offsetSeconds": 1e12}, {"offsetSeconds": -1e9}],
+    "payload",
+    [{}, {"offsetSeconds": "soon"}, {"offsetSeconds": 1e12}, {"offsetSeconds": -1e9}],
     ids=["missing", "string", "too-far", "too-early"],
 )
 def test_clock_put_with_a_bad_offset_is_400(fixed: Mock, payload: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import jwt
@@ -169,14 +170,16 @@ def test_unsigned_jwt_is_401_invalid(mock: Mock) -> None:
 @pytest.mark.parametrize("claim", ["sub", "tenant_id", "exp"])
 def test_jwt_missing_a_required_claim_is_401_invalid(mock: Mock, claim: str) -> None:
     """`sub`, `tenant_id` and `exp` are each required."""
-    token = make_jwt(**{claim: None})
+    left_out: dict[str, Any] = {claim: None}
+    token = make_jwt(**left_out)
     assert_unauthorized(mock.callback(ACME_OPEN, body(), token=token), INVALID)
 
 
 @pytest.mark.parametrize(("claim", "value"), [("sub", 42), ("sub", ""), ("tenant_id", ["t"]), ("tenant_id", "")])
 def test_jwt_with_an_unusable_identity_claim_is_401_invalid(mock: Mock, claim: str, value: object) -> None:
     """`sub` and `tenant_id` must be non-empty strings."""
-    token = make_jwt(**{claim: value})
+    unusable: dict[str, Any] = {claim: value}
+    token = make_jwt(**unusable)
     assert_unauthorized(mock.callback(ACME_OPEN, body(), token=token), INVALID)
 
 
@@ -205,7 +208,7 @@ def test_static_token_without_the_permission_is_403(mock: Mock) -> None:
     [{"permissions": ["exception:read"]}, {"permissions": None, "scope": "exception:read"}, {"permissions": None}],
     ids=["permissions", "scope", "none"],
 )
-def test_jwt_without_the_permission_is_403(mock: Mock, claims: dict[str, object]) -> None:
+def test_jwt_without_the_permission_is_403(mock: Mock, claims: dict[str, Any]) -> None:
     """A valid JWT whose permissions or scope lack `callback:process` is 403 `MTCH-0004`."""
     assert_error(mock.callback(ACME_OPEN, body(), token=make_jwt(**claims)), 403, "MTCH-0004")
 

@@ -78,11 +78,11 @@ def test_body_that_is_not_a_json_object_is_400(mock: Mock, content: bytes) -> No
     assert_bad_request(mock.callback(ACME_OPEN, content=content, headers=JSON_TYPE))
 
 
-@pytest.mark.parametrize("content", list(RAW_BODIES.values()), ids=list(RAW_BODIES))
-def test_body_that_is_not_a_json_object_changes_nothing(mock: Mock, content: bytes) -> None:
+@pytest.mark.parametrize("name", ["non-utf8", "truncated", "array-of-body", "empty", "deeply-nested"])
+def test_body_that_is_not_a_json_object_changes_nothing(mock: Mock, name: str) -> None:
     """A refused body leaves the exception as it was."""
     before = mock.exception(ACME_OPEN)
-    mock.callback(ACME_OPEN, content=content, headers=JSON_TYPE)
+    mock.callback(ACME_OPEN, content=RAW_BODIES[name], headers=JSON_TYPE)
     assert mock.exception(ACME_OPEN) == before
 
 
@@ -300,8 +300,16 @@ def test_payload_assignee_longer_than_255_characters_is_400(mock: Mock) -> None:
     assert_bad_request(response, "payload.assignee")
 
 
-BAD_DATES = ["2026-01-20", "not-a-date", "2026-13-01T00:00:00Z", "2026-02-30T10:00:00Z", "2026-01-20T25:00:00Z",
-             "2026-01-20T10:00:00", "20260120T100000Z", ""]
+BAD_DATES = [
+    "2026-01-20",
+    "not-a-date",
+    "2026-13-01T00:00:00Z",
+    "2026-02-30T10:00:00Z",
+    "2026-01-20T25:00:00Z",
+    "2026-01-20T10:00:00",
+    "20260120T100000Z",
+    "",
+]
 
 
 @pytest.mark.parametrize("name", ["dueAt", "updatedAt"])
@@ -325,7 +333,7 @@ def test_date_time_with_a_trailing_newline_is_400(mock: Mock, name: str) -> None
 
 
 @pytest.mark.parametrize("name", ["due_at", "dueAt", "updated_at", "updatedAt"])
-@pytest.mark.parametrize("value", ["2026-01-20", "not-a-date", "2026-13-01T00:00:00Z"])
+@pytest.mark.parametrize("value", ["2026-01-20", "2026-13-01T00:00:00Z"])
 def test_malformed_payload_date_time_is_400(mock: Mock, name: str, value: str) -> None:
     """A malformed date-time among the payload's fallbacks is 400 too (the reference answers 500)."""
     assert_bad_request(mock.callback(ACME_OPEN, body("ASSIGNED", payload={name: value})))

@@ -429,4 +429,3 @@ def test_rate_limit_budget_is_renewed_in_the_next_minute() -> None:
         mock.callback(ACME_RESOLVED, body())
         mock.shift_clock(60)
         assert mock.callback(ACME_RESOLVED, body()).status_code == 200
-

@@ -120,10 +120,10 @@ def test_same_key_with_a_different_body_leaves_the_first_outcome(mock: Mock) -> 
 
 def test_key_order_and_white_space_do_not_make_another_body(mock: Mock) -> None:
     """The same JSON with other key order and spacing is the same request."""
-    mock.callback(ACME_OPEN, content=b'{"status":"RESOLVED","externalSystem":"JIRA","externalIssueId":"R"}',
-                  headers={"Content-Type": "application/json"}, key="canonical")
-    response = mock.callback(ACME_OPEN, content=b'{ "externalIssueId": "R", "externalSystem": "JIRA", '
-                             b'"status": "RESOLVED" }', headers={"Content-Type": "application/json"}, key="canonical")
+    compact = b'{"status":"RESOLVED","externalSystem":"JIRA","externalIssueId":"R"}'
+    spaced = b'{ "externalIssueId": "R",\n  "externalSystem": "JIRA", "status": "RESOLVED" }'
+    mock.callback(ACME_OPEN, content=compact, headers={"Content-Type": "application/json"}, key="canonical")
+    response = mock.callback(ACME_OPEN, content=spaced, headers={"Content-Type": "application/json"}, key="canonical")
     assert replayed(response) == "true"
 
 
@@ -270,8 +270,9 @@ async def in_flight_then(mock: Mock, store: HeldStore, shift: float | None) -> t
     first = asyncio.ensure_future(mock.send_callback(ACME_RESOLVED, body(), key="held"))
     await asyncio.wait_for(store.reached.wait(), WAIT)
     if shift is not None:
-        moved = await mock.http.put("/_mock/clock", json={"offsetSeconds": shift},
-                                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        moved = await mock.http.put(
+            "/_mock/clock", json={"offsetSeconds": shift}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
         assert moved.status_code == 200
     second = await mock.send_callback(ACME_RESOLVED, body(), key="held")
     store.go_on.set()

@@ -11,9 +11,10 @@ The committed corpus `fixtures/fuzz-corpus.jsonl` is `cases.jsonl` of
 
     callback-kit fuzz --count 300 --seed 20261128 --kind all --out DIR
 
-Modules: `spec` (the operation as data), `values` (seeded JSON values), `draft` (a request being built and
-the negative categories), `body_mutations` and `request_mutations` (the categories), `generate`, `cases`
-(the case and cases.jsonl), `shell` (curl, cases.sh), `har`, `judge`, `replay`, `report`, and the two CLIs.
+Modules: `spec` (the operation as data), `values` (seeded JSON values), `draft` (a request being built, and
+the negative categories), `body_mutations`, `transport_mutations` and `envelope_mutations` (the categories),
+`generate`, `cases` (the case and cases.jsonl), `shell` (curl, cases.sh), `har`, `judge`, `replay`, `report`,
+and the two CLIs (`cli`, `replay_cli`).
 """
 
 from contract_tests.fuzz.cases import Body, Case, Expect, Violation, read_jsonl, write_jsonl

@@ -129,18 +129,21 @@ def no_branch(op: Operation, draft: Draft, rng: random.Random, k: int) -> Violat
         if outside:
             draft.json[name] = rng.choice(outside)
             changes.append(f"{name} = {_show(draft.json[name])}")
-    required_paths = [(n,) for b in branches for n in b.get("required", [])]
+    required_paths: list[Path] = [(n,) for b in branches for n in b.get("required", [])]
     for b in branches:
         for name, sub in b.get("properties", {}).items():
             required_paths += [(name, inner) for inner in op.resolve(sub).get("required", [])]
-    for path in required_paths:
+    # `payload` and `payload.assignee` are one requirement: name and break only the innermost field.
+    innermost = sorted({p for p in required_paths if not any(q[: len(p)] == p != q for q in required_paths)})
+    for path in innermost:
         if (k + len(path)) % 3 == 0 and _get(draft.json, path) is not None:
-            _put(draft.json, path, " ")  # present but blank
+            _put(draft.json, path, " ")
+            changes.append(f"{'.'.join(path)} blank")
         else:
             _drop(draft.json, path)
-    # `payload` and `payload.assignee` are one requirement: name only the innermost field.
-    names = sorted({".".join(p) for p in required_paths if not any(q[: len(p)] == p != q for q in required_paths)})
-    note = f"{', '.join(changes)} without a non-blank {' or '.join(names)}"
+            changes.append(f"no {'.'.join(path)}")
+    names = [".".join(p) for p in innermost]
+    note = f"{', '.join(changes)}: no anyOf branch admits it"
     violation = _confirmed(op, draft, (), "anyOf", note)
     return Violation(names[0] if names else "body", "anyOf", violation.note)
 
@@ -150,7 +153,9 @@ def _confirmed(op: Operation, draft: Draft, path: Path, rule: str | None, note: 
     errors = list(_walk(op.body_errors(draft.json)))
     if rule == "required":
         parent, name = path[:-1], path[-1]
-        hits = [e for e in errors if e.validator == "required" and tuple(e.absolute_path) == parent and name in e.message]
+        hits = [
+            e for e in errors if e.validator == "required" and tuple(e.absolute_path) == parent and name in e.message
+        ]
     else:
         hits = [e for e in errors if tuple(e.absolute_path) == path and rule in (None, e.validator)]
     if not hits:

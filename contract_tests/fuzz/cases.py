@@ -30,6 +30,8 @@ Outcome = Literal["accepted", "rejected", "state-dependent"]
 Encoding = Literal["json", "text", "base64", "fill", "none"]
 TOKEN = "${TOKEN}"
 ENCODINGS = ("json", "text", "base64", "fill", "none")
+KINDS = ("positive", "negative")
+OUTCOMES = ("accepted", "rejected", "state-dependent")
 # Characters `str.splitlines()` would split a line on; escaped so that every case stays on one line.
 _LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 
@@ -50,8 +52,8 @@ class Body:
         if self.encoding == "base64":
             return base64.b64decode(self.value)
         if self.encoding == "fill":
-            value = self.value
-            return (value["prefix"] + value["fill"] * value["count"] + value["suffix"]).encode("utf-8")
+            text = f"{self.value['prefix']}{self.value['fill'] * int(self.value['count'])}{self.value['suffix']}"
+            return text.encode("utf-8")
         return None
 
 
@@ -115,6 +117,8 @@ class Case:
             raise TypeError("headers must map names to string values")
         raw = data["expect"]
         expect = Expect(raw["outcome"], tuple(int(s) for s in raw["statuses"]), raw.get("code"))
+        if data["kind"] not in KINDS or expect.outcome not in OUTCOMES or not expect.statuses:
+            raise ValueError(f"kind must be one of {KINDS}, expect.outcome one of {OUTCOMES}, statuses not empty")
         violation = data.get("violation")
         return cls(
             id=str(data["id"]),

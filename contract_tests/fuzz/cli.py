@@ -15,7 +15,7 @@ from pathlib import Path
 
 from contract_tests.fuzz.cases import Case, write_jsonl
 from contract_tests.fuzz.errors import FuzzError
-from contract_tests.fuzz.generate import KINDS, MiB, FuzzSettings, generate
+from contract_tests.fuzz.generate import KINDS, FuzzSettings, MiB, generate
 from contract_tests.fuzz.har import write_har
 from contract_tests.fuzz.shell import write_script
 from contract_tests.fuzz.spec import Operation

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from contract_tests.fuzz import body_mutations, request_mutations
-from contract_tests.fuzz.cases import TOKEN, Body, Case, Expect
+from contract_tests.fuzz import body_mutations, envelope_mutations, transport_mutations
+from contract_tests.fuzz.cases import TOKEN, Body, Case, Expect, Kind, Violation
 from contract_tests.fuzz.draft import AUTHORIZATION, CONTENT_TYPE, Category, Draft, Retry
 from contract_tests.fuzz.errors import SpecUnsupported
 from contract_tests.fuzz.spec import Operation
@@ -81,7 +81,11 @@ class _Builder:
         for exception_id in self.ids:
             if list(op.validator(op.path_parameter.schema).iter_errors(exception_id)):
                 raise SpecUnsupported(f"exception id {exception_id!r} breaks the spec's {op.path_parameter.name}")
-        found = body_mutations.categories(op) + request_mutations.categories(op, settings.max_body_bytes)
+        found = [
+            *body_mutations.categories(op),
+            *transport_mutations.categories(op, settings.max_body_bytes),
+            *envelope_mutations.categories(op),
+        ]
         self.categories = {c.name: c for c in found}
         self.cycle = [name for name in NEGATIVE_CYCLE if name in self.categories]
         if not all(op.documents(status) for status in STATE_DEPENDENT):
@@ -89,7 +93,7 @@ class _Builder:
 
     def case(self, index: int) -> Case:
         rng = random.Random(f"callback-kit-fuzz:{self.settings.seed}:{index}")
-        kind = self.settings.kind
+        kind: str = self.settings.kind
         if kind == "all":
             kind = ALL_PATTERN[(index - 1) % len(ALL_PATTERN)]
             negatives_before = (index - 1) // len(ALL_PATTERN) * ALL_PATTERN.count("negative")
@@ -116,7 +120,7 @@ class _Builder:
                 violation = category.mutate(self.op, draft, rng, k + attempt)
             except Retry:
                 continue
-            slug = re.sub(r"[^A-Za-z0-9.]+", "-", f"{violation.field}-{violation.rule}").strip("-")
+            slug = re.sub(r"[^A-Za-z0-9._]+", "-", f"{violation.field}-{violation.rule}").strip("-")
             case_id = f"neg-{index:04d}-{slug}"
             return self.assemble(case_id, "negative", category.name, draft, category.expect, violation)
         raise SpecUnsupported(f"could not build a {category.name!r} case from the spec in {ATTEMPTS} attempts")
@@ -143,7 +147,9 @@ class _Builder:
         if positive:
             for param in self.op.headers:
                 if param.name not in self.op.keys.headers and rng.random() < 0.2:
-                    draft.set_header(param.name, self.header_value(param.schema, rng))
+                    value = self.header_value(param.schema, rng)
+                    if not list(self.op.validator(param.schema).iter_errors(value)):
+                        draft.set_header(param.name, value)
         carriers = self.key_carriers(rng, positive)
         key = f"fz-{index}-" + "".join(rng.choices(string.ascii_lowercase + string.digits, k=16))
         if carriers and not self.op.keys.key_pattern.fullmatch(key):
@@ -177,7 +183,7 @@ class _Builder:
         raise SpecUnsupported(f"could not generate a valid request body from the spec in {ATTEMPTS} attempts")
 
     def assemble(
-        self, case_id: str, kind: Any, category: str, draft: Draft, expect: Expect, violation: Any = None
+        self, case_id: str, kind: Kind, category: str, draft: Draft, expect: Expect, violation: Violation | None = None
     ) -> Case:
         path = self.op.path.replace("{" + self.op.path_parameter.name + "}", draft.exception_id)
         has_key = any(name in draft.headers for name in self.op.keys.headers)

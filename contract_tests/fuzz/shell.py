@@ -30,7 +30,7 @@ def word(template: str) -> str:
     for match in PLACEHOLDER.finditer(template):
         if match.start() > position:
             parts.append(quote(template[position : match.start()]))
-        parts.append('"${%s}"' % match.group(1))
+        parts.append(f'"${{{match.group(1)}}}"')
         position = match.end()
     if position < len(template) or not parts:
         parts.append(quote(template[position:]))

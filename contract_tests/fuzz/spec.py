@@ -86,7 +86,8 @@ class Operation:
 
     def resolve(self, schema: Schema) -> Schema:
         """`schema` with its top-level `$ref` followed."""
-        return _Resolver(self.spec)(schema)
+        resolved: Schema = _Resolver(self.spec)(schema)
+        return resolved
 
     def validator(self, schema: Schema) -> Draft4Validator:
         """A Draft 4 validator (with formats) for a schema of this spec; `$ref`s resolve against the spec."""

@@ -49,7 +49,9 @@ class Values:
         """A value meant to satisfy `schema` (anyOf: one branch, chosen at random)."""
         schema = self.resolve(schema)
         if "anyOf" in schema:
-            schema = merge({k: v for k, v in schema.items() if k != "anyOf"}, self.rng.choice(schema["anyOf"]), self.resolve)
+            schema = merge(
+                {k: v for k, v in schema.items() if k != "anyOf"}, self.rng.choice(schema["anyOf"]), self.resolve
+            )
         if "enum" in schema:
             return self.rng.choice(schema["enum"])
         kind = schema.get("type") or ("object" if "properties" in schema else None)

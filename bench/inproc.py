@@ -1,0 +1,158 @@
+"""The mock driven in-process, without a server or a socket: CPU time per request of the app alone.
+
+`Driver` builds the app exactly as `mock_server.asgi` does (`create_app` wrapped in `DropConnectionMiddleware`),
+runs its lifespan, then calls it with uvicorn-shaped ASGI scopes. `time.process_time()` counts only this
+process's CPU, so other work on the machine disturbs it far less than it disturbs wrk's requests/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.types import ASGIApp, Message
+
+from bench.servers import ID_PREFIX, TOKEN
+
+BODY = (Path(__file__).resolve().parent / "lua" / "callback.json").read_bytes()
+INVALID = (Path(__file__).resolve().parent / "lua" / "invalid.json").read_bytes()
+
+
+def build(store_url: str, fixtures: Path, *, auth: bool | None = None) -> ASGIApp:
+    import mock_server.quiet  # noqa: F401  (as mock_server.asgi does, before Connexion is imported)
+    from mock_server.app import create_app
+    from mock_server.faults import DropConnectionMiddleware
+    from mock_server.settings import Settings
+
+    return DropConnectionMiddleware(create_app(Settings(store_url=store_url, fixtures_path=fixtures, auth=auth)))
+
+
+class Driver:
+    """Calls an ASGI app in-process, one request at a time, as uvicorn would."""
+
+    def __init__(self, app: ASGIApp, exceptions: int = 1000) -> None:
+        self.app = app
+        self.exceptions = exceptions
+        self.count = 0
+        self.statuses: dict[int, int] = {}
+        self._lifespan: asyncio.Task[None] | None = None
+        self._lifespan_in: asyncio.Queue[Message] = asyncio.Queue()
+        self._lifespan_out: asyncio.Queue[Message] = asyncio.Queue()
+        self.state: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
+        self._lifespan = asyncio.create_task(self.app(scope, self._lifespan_in.get, self._lifespan_out.put))
+        await self._lifespan_in.put({"type": "lifespan.startup"})
+        message = await self._lifespan_out.get()
+        if message["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"lifespan startup failed: {message}")
+
+    async def stop(self) -> None:
+        await self._lifespan_in.put({"type": "lifespan.shutdown"})
+        await self._lifespan_out.get()
+        if self._lifespan is not None:
+            await self._lifespan
+
+    def request(self, path: str) -> tuple[str, bytes, bytes | None]:
+        """(URL path, body, idempotency key) of the next request of a bench path."""
+        self.count += 1
+        if path == "first":
+            exception = f"{ID_PREFIX}{(self.count * 7) % self.exceptions:012d}"
+            return exception, BODY, f"inproc:{uuid.uuid4().hex}".encode()
+        if path == "replay":
+            return f"{ID_PREFIX}{0:012d}", BODY, b"inproc-replay"
+        return f"{ID_PREFIX}{0:012d}", INVALID, None
+
+    async def call(self, exception: str, body: bytes, key: bytes | None) -> int:
+        path = f"/v1/exceptions/{exception}/callback"
+        headers = [
+            (b"host", b"127.0.0.1:8080"),
+            (b"user-agent", b"wrk"),
+            (b"authorization", f"Bearer {TOKEN}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if key is not None:
+            headers.append((b"x-idempotency-key", key))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": ("127.0.0.1", 8080),
+            "client": ("127.0.0.1", 40000),
+            "scheme": "http",
+            "method": "POST",
+            "root_path": "",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": headers,
+            "state": dict(self.state),
+        }
+        sent = False
+        status = 0
+
+        async def receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await self.app(scope, receive, send)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        return status
+
+    async def run(self, path: str, n: int) -> None:
+        for _ in range(n):
+            await self.call(*self.request(path))
+
+
+def cpu_per_request(
+    driver: Driver, path: str, *, n: int, warmup: int, rounds: int, between: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """CPU microseconds per request, each round timed separately; the median and the minimum of the rounds."""
+
+    async def measure() -> list[float]:
+        await driver.start()
+        if path == "replay":
+            await driver.call(*driver.request("replay"))
+        await driver.run(path, warmup)
+        samples = []
+        for _ in range(rounds):
+            if between is not None:
+                between()
+            started = time.process_time()
+            await driver.run(path, n)
+            samples.append((time.process_time() - started) / n * 1e6)
+        await driver.stop()
+        return samples
+
+    samples = _loop_run(measure())
+    return {
+        "median_us": round(statistics.median(samples), 1),
+        "min_us": round(min(samples), 1),
+        "samples_us": [round(s, 1) for s in samples],
+        "statuses": dict(sorted(driver.statuses.items())),
+    }
+
+
+def _loop_run(coroutine: Any) -> Any:
+    # The servers run on uvloop (uvicorn's default when installed): measure on it too.
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)

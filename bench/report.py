@@ -1,0 +1,158 @@
+"""The bench's outputs: `results.json`, `results.md` (the table and the targets) and `results.png` (the chart)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+PATH_TITLES = {
+    "first": "first processing (fresh key)",
+    "replay": "replay (one key)",
+    "reject": "rejection (invalid body)",
+    "conflict": "409 window (key in flight)",
+}
+# The issue's targets for the mock at 1 worker on the first-processing path.
+TARGET_PRISM = 2.0
+TARGET_BARE = 0.3
+
+
+def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row's req/s over the bare app's and Prism's on the same path of the same run.
+
+    The 409 window has no counterpart outside the mock: it is compared with their first-processing path.
+    """
+    def rps(kind: str, path: str) -> float | None:
+        return next((r["rps"] for r in rows if r["kind"] == kind and r["path"] == path and "rps" in r), None)
+
+    out = []
+    for row in rows:
+        row = dict(row)
+        if "rps" in row:
+            other = "first" if row["path"] == "conflict" else row["path"]
+            bare, prism = rps("bare", other), rps("prism", other)
+            row["x_bare"] = round(row["rps"] / bare, 3) if bare else None
+            row["x_prism"] = round(row["rps"] / prism, 3) if prism else None
+        out.append(row)
+    return out
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| configuration | path | req/s | × bare | × Prism | p50 ms | p99 ms | statuses | unexpected |",
+        "|---|---|--:|--:|--:|--:|--:|---|--:|",
+    ]
+    for row in rows:
+        title = PATH_TITLES[row["path"]]
+        if "rps" not in row:
+            lines.append(f"| {row['config']} | {title} | – | | | | | {row['skipped']} | |")
+            continue
+        statuses = ", ".join(f"{k}: {v}" for k, v in row["statuses"].items())
+        errors = sum(row["socket_errors"].values())
+        if errors:
+            statuses += f"; socket errors {row['socket_errors']}"
+        flag = f"**{row['unexpected']}** ⚠" if row["unexpected"] else "0"
+        lines.append(
+            f"| {row['config']} | {title} | {row['rps']:,.0f} | {_ratio(row.get('x_bare'))} | "
+            f"{_ratio(row.get('x_prism'))} | {row['latency_ms']['p50']:.1f} | {row['latency_ms']['p99']:.1f} | "
+            f"{statuses} | {flag} |"
+        )
+    return "\n".join(lines)
+
+
+def targets(rows: list[dict[str, Any]]) -> str:
+    """The issue's targets, judged for each store at 1 worker."""
+    lines = [
+        f"Targets (first processing, 1 worker): at least {TARGET_PRISM:g}× Prism and {TARGET_BARE:g}× the bare app "
+        "of the same run; replay faster than first processing.",
+        "",
+    ]
+    for row in rows:
+        if row["kind"] != "mock" or row["workers"] != 1 or row["path"] != "first" or "rps" not in row:
+            continue
+        replay = next(
+            (r for r in rows if r["config"] == row["config"] and r["path"] == "replay" and "rps" in r), None
+        )
+        prism, bare = row.get("x_prism"), row.get("x_bare")
+        checks = [
+            f"{_ratio(prism)} Prism {_mark(prism is not None and prism >= TARGET_PRISM)}",
+            f"{_ratio(bare)} bare {_mark(bare is not None and bare >= TARGET_BARE)}",
+        ]
+        if replay is not None:
+            checks.append(f"replay {replay['rps']:,.0f} req/s {_mark(replay['rps'] > row['rps'])}")
+        lines.append(f"- {row['config']}: {row['rps']:,.0f} req/s = " + "; ".join(checks))
+    return "\n".join(lines)
+
+
+def write_all(results: dict[str, Any], out: Path) -> list[Path]:
+    rows = results["rows"]
+    meta = results["meta"]
+    json_path, md_path, png_path = out / "results.json", out / "results.md", out / "results.png"
+    json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    load = meta["load"]
+    header = [
+        "# Bench results",
+        "",
+        f"{meta['date']} · {meta['cpus']} CPUs · Python {meta['python']} · {meta['wrk']} · "
+        f"`wrk -t{load['threads']} -c{load['connections']} -d{load['seconds']}s` after a "
+        f"{load['warmup_seconds']} s warm-up, per path · {meta['exceptions']} seeded exceptions · "
+        f"whole run {meta['seconds']:.0f} s · `{meta['command']}`",
+        "",
+        "wrk runs on the same CPUs as the server: numbers are relative to the bare app of this run. "
+        "`unexpected` counts responses whose status the path should not give, plus socket errors.",
+        "",
+    ]
+    body = [markdown_table(rows), "", targets(rows), ""]
+    if results["notes"]:
+        body += ["Notes:", "", *(f"- {n}" for n in results["notes"]), ""]
+    md_path.write_text("\n".join(header + body), encoding="utf-8")
+    chart(rows, png_path, title=f"callback kit bench, {meta['date'][:10]} ({meta['cpus']} CPUs, wrk on the same CPUs)")
+    return [json_path, md_path, png_path]
+
+
+def chart(rows: list[dict[str, Any]], path: Path, *, title: str) -> None:
+    """One panel per request path: req/s of each configuration, with the bare app's and the targets' lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = [p for p in PATH_TITLES if any(r["path"] == p and "rps" in r for r in rows)]
+    figure, axes = plt.subplots(len(paths), 1, figsize=(9, 2.2 + 1.9 * len(paths)), squeeze=False)
+    colours = {"bare": "#7f7f7f", "prism": "#9467bd", "mock": "#1f77b4"}
+    for axis, name in zip(axes[:, 0], paths, strict=True):
+        measured = [r for r in rows if r["path"] == name and "rps" in r]
+        labels = [r["config"] for r in measured]
+        values = [r["rps"] for r in measured]
+        bars = axis.barh(labels, values, color=[colours[r["kind"]] for r in measured])
+        axis.invert_yaxis()
+        for bar, row in zip(bars, measured, strict=True):
+            note = f" {row['rps']:,.0f}" + (f"  ({row['x_bare']:.2f}× bare)" if row.get("x_bare") else "")
+            if row["unexpected"]:
+                note += f"  ⚠ {row['unexpected']} unexpected"
+            axis.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, note, va="center", fontsize=8)
+        bare = next((r["rps"] for r in rows if r["kind"] == "bare" and r["path"] == name and "rps" in r), None)
+        prism = next((r["rps"] for r in rows if r["kind"] == "prism" and r["path"] == name and "rps" in r), None)
+        if name == "first" and bare:
+            axis.axvline(bare * TARGET_BARE, color="#d62728", linestyle="--", linewidth=1, label="0.3× bare")
+        if name == "first" and prism:
+            axis.axvline(prism * TARGET_PRISM, color="#ff7f0e", linestyle=":", linewidth=1.5, label="2× Prism")
+        if name == "first" and (bare or prism):
+            axis.legend(loc="lower right", fontsize=8)
+        axis.set_title(PATH_TITLES[name], fontsize=10, loc="left")
+        axis.set_xlim(0, max(values) * 1.45)
+        axis.tick_params(labelsize=8)
+        axis.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("requests per second (higher is better)")
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _mark(ok: bool) -> str:
+    return "✅" if ok else "❌ (target missed)"

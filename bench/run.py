@@ -1,0 +1,335 @@
+"""`python -m bench`: start each configuration, load each request path with wrk, write JSON, markdown and a chart.
+
+Configurations: the bare Starlette ceiling (`bench/bare.py`), Stoplight Prism (when Node.js is present), and
+the mock on the memory, SQLite and Redis stores with 1 and 2 workers. Paths:
+
+    first     first processing: a fresh idempotency key per request, spread over the seeded exceptions (200)
+    replay    one key, already processed: the stored response replayed (200)
+    reject    a body without `status` (400; Prism answers 422)
+    conflict  one key held in flight by `X-Mock-Fault: slow-processing`: every request gets 409 (mock only)
+
+Every number of one run is compared with the bare app of the same run, on the same machine, at the same time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from bench import report
+from bench.load import Load, LoadFailed, Measurement, run_wrk, wrk_binary, wrk_version
+from bench.servers import (
+    ADMIN,
+    ID_PREFIX,
+    PRISM_VERSION,
+    TOKEN,
+    Server,
+    ServerFailed,
+    install_prism,
+    start_bare,
+    start_mock,
+    start_prism,
+    write_fixtures,
+)
+
+Kind = Literal["bare", "prism", "mock"]
+BODY = (Path(__file__).resolve().parent / "lua" / "callback.json").read_bytes()
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class Config:
+    """One server setup to load."""
+
+    name: str
+    kind: Kind
+    store: str | None = None
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class Path_:
+    """One request path: its wrk script and the statuses it should give."""
+
+    name: str
+    script: str
+    expected: frozenset[int]
+
+
+PATHS = {
+    "first": Path_("first", "fresh_key.lua", frozenset({200})),
+    "replay": Path_("replay", "same_key.lua", frozenset({200})),
+    "reject": Path_("reject", "invalid_body.lua", frozenset({400})),
+    "conflict": Path_("conflict", "same_key.lua", frozenset({409})),
+}
+PRISM_REJECT = frozenset({400, 422})
+
+
+def configurations(stores: list[str]) -> list[Config]:
+    configs = [Config("bare Starlette", "bare"), Config(f"Prism {PRISM_VERSION}", "prism")]
+    for store in stores:
+        configs += [Config(f"mock {store} ×{n}", "mock", store, n) for n in (1, 2)]
+    return configs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: bench/results)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 s per path after a 1 s warm-up")
+    parser.add_argument("--seconds", type=int, default=None, help="measured seconds per path (default 8)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up seconds before each path (default 2)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (-t)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (-c)")
+    parser.add_argument("--exceptions", type=int, default=1000, help="OPEN exceptions seeded for the first path")
+    parser.add_argument("--stores", default="memory,sqlite,redis", help="mock stores to run, comma-separated")
+    parser.add_argument("--only", default=None, help="run only configurations whose name contains this text")
+    parser.add_argument("--no-prism", action="store_true", help="skip Prism (no npm install)")
+    parser.add_argument("--redis-url", default=REDIS_URL, help="the Redis to use (a fresh namespace is used)")
+    args = parser.parse_args(argv)
+
+    if wrk_binary() is None:
+        print("bench: wrk not found on PATH. Install it: apt-get install -y wrk (Debian package wrk)", file=sys.stderr)
+        return 2
+    load = Load(
+        threads=args.threads,
+        connections=args.connections,
+        seconds=args.seconds or (2 if args.quick else 8),
+        warmup_seconds=args.warmup if args.warmup is not None else (1 if args.quick else 2),
+    )
+    notes: list[str] = []
+    configs = configurations([s.strip() for s in args.stores.split(",") if s.strip()])
+    if args.only:
+        # The bare app always runs: every ratio is to it.
+        configs = [c for c in configs if c.kind == "bare" or args.only.lower() in c.name.lower()]
+    if args.no_prism:
+        configs = [c for c in configs if c.kind != "prism"]
+        notes.append("Prism skipped (--no-prism).")
+    elif any(c.kind == "prism" for c in configs) and (reason := install_prism()) is not None:
+        configs = [c for c in configs if c.kind != "prism"]
+        notes.append(reason)
+        print(f"bench: {reason}", file=sys.stderr)
+    if any(c.store == "redis" for c in configs) and (reason := _redis_missing(args.redis_url)) is not None:
+        configs = [c for c in configs if c.store != "redis"]
+        notes.append(reason)
+        print(f"bench: {reason}", file=sys.stderr)
+
+    started = time.time()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="callback-kit-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        fixtures = write_fixtures(tmp / "fixtures", args.exceptions)
+        for config in configs:
+            rows += _run_config(config, load, tmp, fixtures, args, notes)
+    results = {
+        "meta": _meta(load, args, started),
+        "notes": notes,
+        "rows": report.with_ratios(rows),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = report.write_all(results, args.out)
+    print(report.markdown_table(results["rows"]))
+    print(f"\nbench: {time.time() - started:.0f} s; wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _run_config(
+    config: Config, load: Load, tmp: Path, fixtures: Path, args: argparse.Namespace, notes: list[str]
+) -> list[dict[str, Any]]:
+    print(f"bench: {config.name}", flush=True)
+    rows: list[dict[str, Any]] = []
+    try:
+        with _server(config, tmp, fixtures, args.redis_url) as server:
+            for path in PATHS.values():
+                row: dict[str, Any] = {
+                    "config": config.name, "kind": config.kind, "store": config.store,
+                    "workers": config.workers, "path": path.name,
+                }
+                skip = _skip_reason(config, path)
+                if skip:
+                    rows.append({**row, "skipped": skip})
+                    continue
+                load_before = os.getloadavg()[0]
+                try:
+                    measured, expected = _measure(server, config, path, load, args.exceptions)
+                except (LoadFailed, httpx.HTTPError, RuntimeError) as exc:
+                    rows.append({**row, "skipped": f"failed: {str(exc).splitlines()[0][:200]}"})
+                    print(f"bench:   {path.name}: FAILED {exc}", file=sys.stderr)
+                    continue
+                rows.append(
+                    {
+                        **row,
+                        **measured.as_json(),
+                        "expected": sorted(expected),
+                        "unexpected": measured.unexpected(expected),
+                        "loadavg_before": round(load_before, 2),
+                    }
+                )
+                print(
+                    f"bench:   {path.name:9s} {measured.rps:9.0f} req/s  p50 {measured.latency_ms['p50']:6.1f} ms  "
+                    f"p99 {measured.latency_ms['p99']:6.1f} ms  statuses {dict(sorted(measured.statuses.items()))}",
+                    flush=True,
+                )
+    except ServerFailed as exc:
+        notes.append(f"{config.name}: did not start: {str(exc).splitlines()[0]}")
+        print(f"bench: {config.name} did not start:\n{exc}", file=sys.stderr)
+    return rows
+
+
+def _skip_reason(config: Config, path: Path_) -> str | None:
+    if path.name == "conflict" and config.kind != "mock":
+        return "no idempotency state (no in-flight keys)"
+    if path.name == "conflict" and config.store == "memory" and config.workers > 1:
+        return "memory store is per worker: the key is in flight in one worker only"
+    return None
+
+
+def _measure(
+    server: Server, config: Config, path: Path_, load: Load, exceptions: int
+) -> tuple[Measurement, frozenset[int]]:
+    """Prepare the path (prime or hold a key), warm up, then the measured run."""
+    run_id = uuid.uuid4().hex[:10]
+    expected = PRISM_REJECT if (config.kind == "prism" and path.name == "reject") else path.expected
+    hold: threading.Thread | None = None
+    if path.name == "first":
+        def args() -> list[str]:
+            return [TOKEN, uuid.uuid4().hex[:10], str(exceptions), ID_PREFIX]
+    elif path.name == "reject":
+        def args() -> list[str]:
+            return [TOKEN, run_id, _exception(0)]
+    else:
+        key = f"bench-{path.name}-{run_id}"
+        exception = _exception(0 if path.name == "replay" else 1)
+
+        def args() -> list[str]:
+            return [TOKEN, run_id, key, exception]
+
+        if path.name == "replay":
+            _post(server.url, key, exception)
+        else:
+            hold_ms = (load.warmup_seconds + load.seconds + 2) * 1000
+            hold = _hold(server.url, key, exception, hold_ms)
+    if load.warmup_seconds:
+        run_wrk(server.url, path.script, args(), load, load.warmup_seconds)
+    measured = run_wrk(server.url, path.script, args(), load, load.seconds)
+    if hold is not None:
+        hold.join(timeout=30)
+    return measured, expected
+
+
+def _exception(n: int) -> str:
+    return f"{ID_PREFIX}{n:012d}"
+
+
+def _post(url: str, key: str, exception: str, fault: str | None = None, timeout: float = 10) -> int:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "X-Idempotency-Key": key}
+    if fault:
+        headers["X-Mock-Fault"] = fault
+    answer = httpx.post(f"{url}/v1/exceptions/{exception}/callback", content=BODY, headers=headers, timeout=timeout)
+    if answer.status_code != 200:
+        raise RuntimeError(f"priming request answered {answer.status_code}: {answer.text[:200]}")
+    return answer.status_code
+
+
+def _hold(url: str, key: str, exception: str, hold_ms: int) -> threading.Thread:
+    """Send a request that keeps `key` in flight for `hold_ms`; return once the mock shows the key in flight."""
+    thread = threading.Thread(
+        target=_post, args=(url, key, exception, f"slow-processing={hold_ms}", hold_ms / 1000 + 30), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        records = httpx.get(f"{url}/_mock/idempotency", headers=ADMIN, timeout=10).json()
+        if any(r["state"] == "in_flight" and key in r["scopeKey"] for r in records):
+            return thread
+        time.sleep(0.05)
+    raise RuntimeError(f"the held key {key} never showed as in flight")
+
+
+@contextlib.contextmanager
+def _server(config: Config, tmp: Path, fixtures: Path, redis_url: str) -> Iterator[Server]:
+    logs = tmp / "logs"
+    logs.mkdir(exist_ok=True)
+    namespace = None
+    if config.kind == "bare":
+        server = start_bare(logs)
+    elif config.kind == "prism":
+        server = start_prism(logs)
+    else:
+        if config.store == "sqlite":
+            store = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        elif config.store == "redis":
+            namespace = f"bench-{uuid.uuid4().hex[:12]}"
+            store = f"{redis_url}?namespace={namespace}"
+        else:
+            store = "memory://"
+        try:
+            server = start_mock(store, config.workers, fixtures, logs)
+        except ServerFailed:
+            if namespace:
+                _drop_namespace(redis_url, namespace)
+            raise
+    try:
+        yield server
+    finally:
+        server.stop()
+        if namespace:
+            _drop_namespace(redis_url, namespace)
+
+
+def _redis_missing(url: str) -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"Redis configurations skipped: no Redis answering at {url} ({exc})"
+    return None
+
+
+def _drop_namespace(url: str, namespace: str) -> None:
+    """Delete every key of the bench's namespace (and nothing else)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=10)
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=f"{namespace}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            client.delete(*batch)
+            batch.clear()
+    if batch:
+        client.delete(*batch)
+
+
+def _meta(load: Load, args: argparse.Namespace, started: float) -> dict[str, Any]:
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "wrk": wrk_version(),
+        "load": {"threads": load.threads, "connections": load.connections, "seconds": load.seconds,
+                 "warmup_seconds": load.warmup_seconds},
+        "exceptions": args.exceptions,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "command": " ".join(["python -m bench", *(sys.argv[1:])]),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""`callback-kit replay`: send fuzz cases to a server and judge the answers.
+
+    callback-kit replay fixtures/fuzz-corpus.jsonl --base-url http://127.0.0.1:8080 --token acme-integration-token
+
+Progress goes to stderr; the summary table and each unexpected answer (with a curl command) to stdout.
+Exit 0 when every answer is as expected, 1 on any unexpected answer, 2 on a usage error (a missing or
+malformed cases file, a base URL that does not answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from contract_tests.fuzz.cases import read_jsonl
+from contract_tests.fuzz.errors import FuzzError
+from contract_tests.fuzz.replay import ReplaySettings, replay, stderr_progress
+from contract_tests.fuzz.report import summary, unexpected_listing, write_junit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("cases", type=Path, help="a cases.jsonl written by callback-kit fuzz")
+    parser.add_argument("--base-url", required=True, help="the server, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--token", required=True, help="a bearer token that may process callbacks")
+    parser.add_argument("--junit", type=Path, default=None, help="also write a JUnit XML report here")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each answer")
+    parser.add_argument(
+        "--check-headers",
+        action="store_true",
+        default=False,
+        help="also require the response headers the spec marks required (e.g. X-Request-Id)",
+    )
+    parser.add_argument("--spec", type=Path, default=None, help="the OpenAPI spec (default: the kit's)")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = ReplaySettings(
+        base_url=args.base_url,
+        token=args.token,
+        timeout=args.timeout,
+        check_headers=args.check_headers in (True, "1", "true", "yes"),
+        spec_path=args.spec,
+    )
+    try:
+        cases = read_jsonl(args.cases)
+        if not cases:
+            raise FuzzError(f"{args.cases} holds no cases")
+        verdicts = replay(cases, settings, stderr_progress())
+        if args.junit is not None:
+            write_junit(verdicts, args.junit)
+    except (FuzzError, OSError) as exc:
+        print(f"callback-kit replay: {exc}", file=sys.stderr)
+        return 2
+    print(summary(verdicts))
+    listing = unexpected_listing(verdicts)
+    if listing:
+        print()
+        print(listing)
+        return 1
+    return 0

@@ -1,0 +1,75 @@
+"""What a replay tells people: the summary table, the list of unexpected answers, and a JUnit XML file."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from contract_tests.fuzz.replay import Verdict
+
+HEADINGS = ("case", "expected", "sent", "as expected", "unexpected")
+# Characters XML 1.0 cannot carry; an echoed request value may contain them.
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def summary(verdicts: Sequence[Verdict]) -> str:
+    """One row per kind/category and expected answer, then the total."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for verdict in verdicts:
+        case = verdict.case
+        key = (f"{case.kind}/{case.category}", f"{case.expect.outcome} {case.expect.label()}")
+        counts = rows.setdefault(key, [0, 0, 0])
+        counts[0] += 1
+        counts[1 if verdict.as_expected else 2] += 1
+    table = [
+        (name, expected, *map(str, counts))
+        for (name, expected), counts in sorted(
+            rows.items(), key=lambda item: (not item[0][0].startswith("pos"), item[0])
+        )
+    ]
+    unexpected = sum(not v.as_expected for v in verdicts)
+    table.append(("total", "", str(len(verdicts)), str(len(verdicts) - unexpected), str(unexpected)))
+    widths = [max(len(row[i]) for row in (HEADINGS, *table)) for i in range(len(HEADINGS))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [
+            row[0].ljust(widths[0]),
+            row[1].ljust(widths[1]),
+            *(c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)),
+        ]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(HEADINGS), rule, *map(line, table[:-1]), rule, line(table[-1])])
+
+
+def unexpected_listing(verdicts: Sequence[Verdict]) -> str:
+    """Each unexpected answer: its case id, what was wrong, and a curl command that sends the case again."""
+    failures = [v.failure for v in verdicts if v.failure is not None]
+    if not failures:
+        return ""
+    header = f"{len(failures)} unexpected answer(s) (set TOKEN to run the curl commands):"
+    return "\n\n".join([header, *(failure.render() for failure in failures)])
+
+
+def write_junit(verdicts: Sequence[Verdict], path: Path, *, name: str = "callback-kit replay") -> None:
+    """A JUnit XML report: one test case per fuzz case, a failure per unexpected answer."""
+    failures = sum(not v.as_expected for v in verdicts)
+    total_time = sum(v.seconds for v in verdicts)
+    suites = ET.Element("testsuites", name=name, tests=str(len(verdicts)), failures=str(failures))
+    suite = ET.SubElement(
+        suites, "testsuite", name=name, tests=str(len(verdicts)), failures=str(failures), errors="0",
+        skipped="0", time=f"{total_time:.3f}",
+    )  # fmt: skip
+    for verdict in verdicts:
+        case = verdict.case
+        element = ET.SubElement(
+            suite, "testcase", classname=f"{case.kind}.{case.category}", name=case.id, time=f"{verdict.seconds:.3f}"
+        )
+        if verdict.failure is not None:
+            failure = ET.SubElement(element, "failure", message=_XML_UNSAFE.sub("\ufffd", verdict.failure.title))
+            failure.text = _XML_UNSAFE.sub("\ufffd", verdict.failure.render())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

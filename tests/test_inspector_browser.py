@@ -1,0 +1,114 @@
+"""The inspector page (`mock_server/inspector.html` at /_mock/ui) in a real headless Chromium.
+
+The page is loaded from a live mock; callbacks are sent through the API; the page must show them on its own
+(it polls the admin API). Needs chromium and chromedriver: skipped without them, failed when CI=true.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.browser import Browser, browser_session, require_browser
+from tests.live import ADMIN, LiveMock, running_mock
+from tests.mock_client import ACME_OPEN, ACME_TOKEN, ADMIN_TOKEN
+
+RESOLVE = {"externalSystem": "JIRA", "externalIssueId": "RECON-5", "status": "RESOLVED"}
+LIVE = "return document.getElementById('status').className === 'live'"
+# The cells of the journal row of one request id, once it is there.
+ROW = (
+    "const row = document.querySelector(`#journal tr[data-request-id='${arguments[0]}']`);"
+    "return row && [...row.cells].map(cell => cell.innerText)"
+)
+
+
+@pytest.fixture(scope="module")
+def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveMock]:
+    require_browser()  # before starting anything: skip (or fail in CI) without a browser
+    with running_mock("memory://", tmp_path_factory.mktemp("inspector")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    with browser_session(tmp_path_factory.mktemp("chromium")) as session:
+        yield session
+
+
+@pytest.fixture
+def page(mock: LiveMock, browser: Browser) -> Browser:
+    """The browser on a blank page of the mock's origin, with a reset mock and no remembered token."""
+    assert httpx.post(f"{mock.url}/_mock/reset", headers=ADMIN).status_code == 200
+    browser.open(f"{mock.url}/openapi.json")
+    browser.run("localStorage.clear()")
+    return browser
+
+
+def send_callback(mock: LiveMock, request_id: str, key: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {ACME_TOKEN}", "X-Request-Id": request_id}
+    if key:
+        headers["X-Idempotency-Key"] = key
+    return httpx.post(f"{mock.url}/v1/exceptions/{ACME_OPEN}/callback", json=RESOLVE, headers=headers, timeout=10)
+
+
+def test_a_callback_sent_through_the_api_appears_in_the_journal(mock: LiveMock, page: Browser) -> None:
+    """The page, opened with ?token=, shows a new callback's time, status, replay flag, latency and key by itself."""
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    page.wait_for(LIVE)
+    request_id, key = f"browser-{uuid.uuid4()}", f"inspector-{uuid.uuid4().hex[:8]}"
+    assert send_callback(mock, request_id, key).status_code == 200
+    cells = page.wait_for(ROW, request_id)
+    assert cells[3].startswith("200")
+    assert (cells[4], cells[6]) == ("no", key)
+    assert cells[5].endswith(" ms")
+    assert cells[0].count(":") == 2  # the time of day, to the millisecond
+
+
+def test_the_page_shows_the_exception_state_and_the_idempotency_record(mock: LiveMock, page: Browser) -> None:
+    """After a callback the exception is RESOLVED and its key is a complete record."""
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    key = f"inspector-{uuid.uuid4().hex[:8]}"
+    assert send_callback(mock, f"browser-{uuid.uuid4()}", key).status_code == 200
+    exception = "return document.querySelector(`#exceptions tr[data-exception-id='${arguments[0]}']`)?.innerText"
+    page.wait_for(f"{exception}.includes('RESOLVED')", ACME_OPEN)
+    records = "return [...document.querySelectorAll('#idempotency tbody tr')].map(row => row.innerText)"
+    assert "complete" in page.wait_for(f"{records}.find(text => text.includes(arguments[0]))", key)
+
+
+def test_the_retry_report_on_the_page_cites_the_request(mock: LiveMock, page: Browser) -> None:
+    """A callback without a key shows up as a finding of its client, citing its request id."""
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    request_id = f"browser-{uuid.uuid4()}"
+    assert send_callback(mock, request_id, None).status_code == 200
+    finding = page.wait_for(
+        'const f = document.querySelector(\'[data-principal="acme-jira"] [data-pattern="callback-without-key"]\');'
+        "return f && [...f.querySelectorAll('a')].map(a => a.title)"
+    )
+    assert finding == [request_id]
+
+
+def test_the_page_asks_for_the_token_and_remembers_it(mock: LiveMock, page: Browser) -> None:
+    """Without a token the page asks for one; once typed it is used, kept in localStorage and out of the URL."""
+    page.open(f"{mock.url}/_mock/ui")
+    page.wait_for("return document.getElementById('status-text').textContent === 'admin token needed'")
+    page.type_into("#token", "not-the-token")
+    page.click("#token-form button")
+    page.wait_for("return document.getElementById('status-text').textContent === 'token refused'")
+    page.type_into("#token", ADMIN_TOKEN)
+    page.click("#token-form button")
+    page.wait_for(LIVE)
+    page.open(f"{mock.url}/_mock/ui")
+    page.wait_for(LIVE)
+    assert page.run("return localStorage.getItem('callbackKitAdminToken')") == ADMIN_TOKEN
+    assert page.run("return location.search") == ""
+
+
+def test_the_page_loads_nothing_from_elsewhere(mock: LiveMock, page: Browser) -> None:
+    """Every resource the page loaded came from the mock itself (the machine may be offline)."""
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    page.wait_for(LIVE)
+    origins = page.run("return [...new Set(performance.getEntriesByType('resource').map(e => new URL(e.name).origin))]")
+    assert set(origins) <= {mock.url}
