@@ -19,7 +19,7 @@ from contract_tests.config import OPTIONS, Settings
 from contract_tests.environment import Environment, open_environment
 from contract_tests.failures import ConfigurationError
 from contract_tests.plugin import RESULTS, preset
-from contract_tests.report import Results
+from contract_tests.report import CheckResult, Finding, Results, write_junit
 
 PACKAGE = Path(__file__).resolve().parent
 MODULES = ("test_schemathesis.py", "test_idempotency.py", "test_state_machine.py")
@@ -41,10 +41,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_options(vars(args))
-        print(_banner(settings), flush=True)
+    except ConfigurationError as exc:
+        print(f"callback-kit contract: {exc}", file=sys.stderr)
+        return 2
+    print(_banner(settings), flush=True)
+    try:
         environment = open_environment(settings)
     except ConfigurationError as exc:
         print(f"callback-kit contract: {exc}", file=sys.stderr)
+        if settings.junit is not None:
+            # CI reads the report even when the run could not start: say why there.
+            results = Results()
+            results.add(CheckResult("setup", "probe", "error", findings=[Finding("the run could not start", str(exc))]))
+            write_junit(results, settings.junit, {"base_url": settings.base_url})
         return 2
     try:
         return run_suite(environment)

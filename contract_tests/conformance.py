@@ -31,7 +31,7 @@ from contract_tests.divergences import classify
 from contract_tests.environment import Environment
 from contract_tests.failures import ContractViolation
 from contract_tests.model import Status
-from contract_tests.report import CheckResult, Finding
+from contract_tests.report import CheckResult, Finding, Verdict
 
 GROUP = "schemathesis"
 POOL: tuple[Status, ...] = ("OPEN", "OPEN", "OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED")
@@ -70,6 +70,10 @@ def run_conformance(environment: Environment, progress: Progress) -> tuple[list[
                 notes.extend(_phase_line(event, tally, started, progress))
             elif isinstance(event, events.NonFatalError | events.FatalError):
                 tally.errors.append(_engine_error(event))
+    statuses = ", ".join(f"{status}×{count}" for status, count in sorted(tally.statuses.items()))
+    notes.append(f"{GROUP} answers: {statuses or 'none'}")
+    if not any(200 <= status < 300 for status in tally.statuses):
+        notes.append(f"{GROUP}: no generated request reached 2xx (no exception factory, or unknown ids)")
     return tally.rows(), notes
 
 
@@ -144,6 +148,7 @@ class _Tally:
         self.seconds = time.monotonic()
         self.phase_cases: Counter[str] = Counter()
         self.authenticated: Counter[int] = Counter()
+        self.statuses: Counter[int] = Counter()
         self.errors: list[str] = []
 
     def scenario(self, phase: str, recorder: ScenarioRecorder) -> None:
@@ -156,6 +161,7 @@ class _Tally:
             exchanges[case_id] = exchange
             self.environment.recorder.add(exchange)
             self.phase_cases[phase] += 1
+            self.statuses[exchange.status] += 1
             if exchange.request_header("authorization") == bearer:
                 self.authenticated[exchange.status] += 1
         for case_id, nodes in recorder.checks.items():
@@ -164,18 +170,19 @@ class _Tally:
                 if node.failure_info is None:
                     continue
                 failure = node.failure_info.failure
-                exchange = exchanges.get(failure.case_id or case_id)
                 found = self.findings.setdefault(node.name, {})
                 signature = (failure.title, failure.message.splitlines()[0] if failure.message else "")
                 if signature not in found and len(found) < FINDINGS_PER_CHECK:
-                    found[signature] = _finding(node.name, failure, exchange, self.environment)
+                    failing = exchanges.get(failure.case_id or case_id)
+                    found[signature] = _finding(node.name, failure, failing, self.environment)
 
     def rows(self) -> list[CheckResult]:
-        seconds = time.monotonic() - self.seconds
+        # The checks judge the same cases together: share the run's time out between them.
+        seconds = (time.monotonic() - self.seconds) / (len(self.cases) + 1)
         rows = []
         for name in sorted(self.cases):
             findings = list(self.findings.get(name, {}).values())
-            verdict = "failed" if findings else "passed"
+            verdict: Verdict = "failed" if findings else "passed"
             rows.append(CheckResult(GROUP, name, verdict, self.cases[name], seconds=seconds, findings=findings))
         rows.append(self._authentication(seconds))
         if self.errors:
@@ -242,6 +249,7 @@ def _exchange(interaction: Interaction, label: str, secrets: dict[str, str]) -> 
 
 
 def _phase_line(event: Any, tally: _Tally, started: dict[str, float], progress: Progress) -> list[str]:
+    """Show a finished phase; a skipped one also goes into the summary (it explains a gap)."""
     phase = event.phase
     name = phase.name.value
     if phase.skip_reason is not None:
@@ -249,13 +257,12 @@ def _phase_line(event: Any, tally: _Tally, started: dict[str, float], progress: 
         if name == "stateful" and reason == "not applicable":
             reason = "not applicable: one operation, no links"
         line = f"{GROUP} {name}: skipped ({reason})"
-    elif name in ("examples", "coverage", "fuzzing"):
+        progress(line)
+        return [line]
+    if name in ("examples", "coverage", "fuzzing"):
         seconds = time.monotonic() - started.get(name, time.monotonic())
-        line = f"{GROUP} {name}: {tally.phase_cases[name]} requests, {event.status.value} ({seconds:.1f} s)"
-    else:
-        return []
-    progress(line)
-    return [line]
+        progress(f"{GROUP} {name}: {tally.phase_cases[name]} requests, {event.status.value} ({seconds:.1f} s)")
+    return []
 
 
 def _engine_error(event: Any) -> str:

@@ -34,6 +34,7 @@ NEVER_FALSE = Divergence(3, "X-Idempotency-Replayed never 'false' (absent on fir
 AUTH_OPTIONAL = Divergence(6, "bearer auth enforced only when enabled (off by default)")
 UNKNOWN_STATUS_500 = Divergence(7, "500 for an unknown status value")
 FORBIDDEN_TRANSITION_500 = Divergence(7, "500 for a transition the current status forbids")
+VALID_STATUS_500 = Divergence(7, "500 for a callback with a valid status (a transition the current status forbids?)")
 PAYLOAD_DATE_500 = Divergence(7, "500 for a malformed payload date")
 PLAIN_403 = Divergence(7, "403 from the auth layer as plain text, not the error body")
 NUMERIC_429 = Divergence(8, "429 with the lib-commons body (numeric code 429)")
@@ -88,6 +89,8 @@ def _server_error(sent: dict[str, Any], expected_status: int | None) -> Divergen
         return PAYLOAD_DATE_500
     if expected_status == 409:
         return FORBIDDEN_TRANSITION_500
+    if expected_status is None and isinstance(target, str) and target in _STATUSES:
+        return VALID_STATUS_500  # generated cases: the exception's status is not known, only likely
     return None
 
 

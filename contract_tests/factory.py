@@ -55,7 +55,7 @@ class MockFactory:
             raise FactoryError(
                 f"POST /_mock/exceptions answered {answer.status}{hint}: {answer.body[:300].decode('utf-8', 'replace')}"
             )
-        return created["id"]
+        return str(created["id"])
 
 
 class CommandFactory:

@@ -31,8 +31,9 @@ ACCEPTED: dict[str, str] = {"status": "accepted"}
 
 def request_body(status: Status, *, issue: str | None = None, **extra: Any) -> dict[str, Any]:
     """A valid callback body asking for `status` (with an assignee when the status needs one)."""
+    # A system of its own per callback: Matcher rate-limits callbacks per tenant and external system.
     body: dict[str, Any] = {
-        "externalSystem": "JIRA",
+        "externalSystem": f"KIT-{uuid.uuid4().hex[:8].upper()}",
         "externalIssueId": issue or f"CK-{uuid.uuid4().hex[:10]}",
         "status": status,
         "callbackType": "status_update",

@@ -9,7 +9,7 @@ it records its own rows (`reports_itself=True`, as the Schemathesis run does for
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import httpx
@@ -20,7 +20,16 @@ from contract_tests.config import OPTIONS, Option, Settings, environment_default
 from contract_tests.environment import Environment, open_environment
 from contract_tests.factory import ExceptionFactory
 from contract_tests.failures import ConfigurationError, ContractViolation
-from contract_tests.report import CheckResult, Finding, Results, render_findings, render_table, write_har, write_junit
+from contract_tests.report import (
+    CheckResult,
+    Finding,
+    Results,
+    Verdict,
+    render_findings,
+    render_table,
+    write_har,
+    write_junit,
+)
 from mock_server.contract import IdempotencyContract
 
 RESULTS = pytest.StashKey[Results]()
@@ -112,8 +121,12 @@ def exception_factory(contract_env: Environment) -> ExceptionFactory:
 @pytest.fixture
 def contract_note(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Add a note to the current check's row (for example what could only be checked in part)."""
-    notes = request.node.stash.setdefault(NOTES, [])
-    return notes.append
+    notes: list[str] = request.node.stash.setdefault(NOTES, [])
+
+    def add(note: str) -> None:
+        notes.append(note)
+
+    return add
 
 
 @pytest.fixture
@@ -132,14 +145,16 @@ def contract_progress(request: pytest.FixtureRequest) -> Callable[[str], None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     marker = item.get_closest_marker("contract")
     if marker is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
         row = _row(item, call, report, marker.args[0], marker.kwargs.get("reports_itself", False))
         if row is not None:
             item.config.stash[RESULTS].add(row)
-    return report  # type: ignore[return-value]
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -194,30 +209,31 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 def _row(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, group: str, own: bool
 ) -> CheckResult | None:
+    """The check's row, or None when the test recorded its own rows (`reports_itself`)."""
     name = _check_name(item)
     environment = item.config.stash.get(ENVIRONMENT, None)
     cases = environment.recorder.count(f"{group}/{name}") if environment is not None else 0
-    notes = item.stash.get(NOTES, [])
-    common = {"group": group, "name": name, "cases": cases, "seconds": report.duration}
+    added: list[str] = item.stash.get(NOTES, [])
+    notes = "; ".join(added)
+
+    def row(verdict: Verdict, note: str = notes, findings: list[Finding] | None = None) -> CheckResult:
+        return CheckResult(group, name, verdict, cases, note, report.duration, findings or [])
+
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        return CheckResult(verdict="skipped", note=reason.removeprefix("Skipped: "), **common)
+        return row("skipped", reason.removeprefix("Skipped: "))
     if report.passed:
-        return None if own else CheckResult(verdict="passed", note="; ".join(notes), **common)
+        return None if own else row("passed")
     error = call.excinfo.value if call.excinfo is not None else None
     violation = _violation(error)
     if violation is not None:
-        if own:
-            return None
-        finding = Finding(
-            violation.title, violation.render(), str(violation.divergence) if violation.divergence else None
-        )
-        return CheckResult(verdict="failed", note="; ".join(notes), findings=[finding], **common)
+        divergence = str(violation.divergence) if violation.divergence else None
+        return None if own else row("failed", findings=[Finding(violation.title, violation.render(), divergence)])
     text = str(call.excinfo.getrepr(style="short")) if call.excinfo is not None else str(report.longrepr)
     if isinstance(error, httpx.TransportError):
         text = f"the server stopped answering: {error!r}"
-    verdict = "failed" if isinstance(error, AssertionError) else "error"
-    return CheckResult(verdict=verdict, findings=[Finding(type(error).__name__, text)], **common)
+    verdict: Verdict = "failed" if isinstance(error, AssertionError) else "error"
+    return row(verdict, findings=[Finding(type(error).__name__, text)])
 
 
 def _violation(error: BaseException | None) -> ContractViolation | None:

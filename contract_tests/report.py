@@ -70,7 +70,7 @@ def render_table(results: Results) -> str:
     lines = []
     for line in [header, *rows]:
         lines.append("  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(line[:3])), line[3]]).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(1, "  ".join(["-" * w for w in widths] + ["-" * len(header[3])]))
     return "\n".join(lines)
 
 

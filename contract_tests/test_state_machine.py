@@ -4,7 +4,9 @@ answer (status, replay flag, error code or exact bytes) is compared with `contra
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,6 +24,18 @@ from contract_tests.model import STATUSES, Model, Status, request_body
 pytestmark = pytest.mark.contract("state_machine")
 STEPS = 20
 HISTORY = 15
+PROGRESS_EVERY = 50
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the machine works with: bound once per test run by `machine_for`."""
+
+    environment: Environment
+    client: CallbackClient
+    factory: ExceptionFactory
+    progress: Callable[[str], None]
+    walks: list[float]  # when each walk ended
 
 
 @dataclass(frozen=True)
@@ -34,23 +48,21 @@ class UsedKey:
 
 
 class CallbackMachine(RuleBasedStateMachine):
-    """Callbacks over 2-3 exceptions; `client` and `factory` are bound by `machine_for`."""
+    """Callbacks over 2-3 exceptions of one tenant; `run` is bound by `machine_for`."""
 
-    client: ClassVar[CallbackClient]
-    factory: ClassVar[ExceptionFactory]
-    environment: ClassVar[Environment]
+    run: ClassVar[Run]
     keys = Bundle("keys")
 
     def __init__(self) -> None:
         super().__init__()
-        self.model = Model(self.environment.contract)
+        self.model = Model(self.run.environment.contract)
         self.ids: list[str] = []
         self.history: list[str] = []
 
     @initialize(statuses=st.lists(st.sampled_from(STATUSES), min_size=2, max_size=3))
     def provision(self, statuses: list[Status]) -> None:
         for status in statuses:
-            exception_id = self.factory.create(status, self.client.token)
+            exception_id = self.run.factory.create(status, self.run.client.token)
             self.ids.append(exception_id)
             self.model.add(exception_id, status)
             self.history.append(f"provision {exception_id} in {status}")
@@ -82,15 +94,20 @@ class CallbackMachine(RuleBasedStateMachine):
     def callback_to_unknown_exception(self, status: Status) -> None:
         self._send(str(uuid.uuid4()), request_body(status), new_key(), 0)
 
+    def teardown(self) -> None:
+        self.run.walks.append(time.monotonic())
+        if len(self.run.walks) % PROGRESS_EVERY == 0:
+            self.run.progress(f"state machine: {len(self.run.walks)} random walks")
+
     def _pick(self, which: int) -> str:
         return self.ids[which % len(self.ids)]
 
     def _send(self, exception_id: str, body: dict[str, Any], key: str | None, header: int) -> None:
-        contract = self.environment.contract
+        contract = self.run.environment.contract
         # 0: the first key header; 1: the last one (the alias); 2: all of them, with the same key.
         names = {0: contract.headers[:1], 1: contract.headers[-1:], 2: contract.headers}[header]
         expected = self.model.predict(exception_id, body, key)
-        answer = self.client.callback(exception_id, body, key=key, key_headers=names)
+        answer = self.run.client.callback(exception_id, body, key=key, key_headers=names)
         self.history.append(
             f"{body['status']} on {exception_id} with {key or 'no key'} in {', '.join(names) if key else '-'}: "
             f"{answer.status} {contract.replay_header}={answer.header(contract.replay_header) or '-'}"
@@ -99,11 +116,15 @@ class CallbackMachine(RuleBasedStateMachine):
         self.model.commit(exception_id, body, key, answer.status, answer.body)
 
 
-def machine_for(environment: Environment, client: CallbackClient, factory: ExceptionFactory) -> type[CallbackMachine]:
+def machine_for(
+    environment: Environment,
+    client: CallbackClient,
+    factory: ExceptionFactory,
+    progress: Callable[[str], None] = lambda _: None,
+) -> type[CallbackMachine]:
     """The machine bound to this run, seeded with the run's seed."""
-    bound = type(
-        "CallbackMachine", (CallbackMachine,), {"environment": environment, "client": client, "factory": factory}
-    )
+    run = Run(environment, client, factory, progress, [])
+    bound = type("CallbackMachine", (CallbackMachine,), {"run": run})
     return seed(environment.settings.seed)(bound)
 
 
@@ -111,12 +132,13 @@ def test_state_machine_matches_model(
     contract_env: Environment,
     callback_client: CallbackClient,
     exception_factory: ExceptionFactory,
-    contract_note: Any,
+    contract_note: Callable[[str], None],
+    contract_progress: Callable[[str], None],
 ) -> None:
     """Every answer to a random walk of callbacks is what the model of the contract predicts."""
     examples = max(10, contract_env.settings.max_examples // 4)
     run_state_machine_as_test(
-        machine_for(contract_env, callback_client, exception_factory),
+        machine_for(contract_env, callback_client, exception_factory, contract_progress),
         settings=settings(
             max_examples=examples,
             stateful_step_count=STEPS,

@@ -88,7 +88,7 @@ def create_app(
     resolver = Resolver(function_resolver=operations.__getitem__)
     app.add_api(spec, resolver=resolver)
     app.add_api(
-        ADMIN_SPEC,
+        load_spec(ADMIN_SPEC),
         base_path="/_mock",
         resolver=resolver,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),

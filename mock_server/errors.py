@@ -142,9 +142,8 @@ def from_exception(exc: BaseException) -> MockError:
 
 def _from_problem(status: int, detail: str, headers: dict[str, str]) -> MockError:
     if status == 401:
-        message = "invalid authorization token" if "not valid" in detail or "Invalid" in detail else (
-            "missing authorization token"
-        )
+        # Connexion's "Invalid authorization header" (`Bearer` with no token) counts as missing, as in Matcher.
+        message = "invalid authorization token" if "not valid" in detail else "missing authorization token"
         return Unauthorized(message)
     if status == 403:
         return Forbidden(detail or "forbidden")

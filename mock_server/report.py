@@ -12,14 +12,16 @@ each client (tenant, principal), the patterns that lose or duplicate work, each 
     callback-without-key            callbacks without an idempotency key
 
 A pure function: no I/O and no clock of its own. An entry's `at` is when its answer was written, so the
-attempt started `latencyMs` earlier; attempts are compared in the order they started.
+attempt started `latencyMs` earlier; attempts are compared in the order they started. "The same request" is
+the same exception and body (fingerprint); an entry journaled without its body (a fault that answered before
+reading it) is taken to carry the body its key carried elsewhere.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any, Literal
@@ -66,14 +68,11 @@ class Attempt:
     entry: dict[str, Any]
     start: float
     end: float
+    body: str | None
 
     @property
     def key(self) -> str | None:
         return self.entry.get("idempotencyKey")
-
-    @property
-    def body(self) -> str | None:
-        return self.entry.get("fingerprint")
 
     @property
     def status(self) -> int:
@@ -109,8 +108,8 @@ def build_report(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for entry in entries:
         clients[(entry.get("tenant"), entry.get("principal"))].append(_attempt(entry))
     sections: list[dict[str, Any]] = []
-    for (tenant, principal), attempts in sorted(clients.items(), key=lambda item: (str(item[0][1]), str(item[0][0]))):
-        attempts.sort(key=lambda a: a.start)  # stable: entries that started together keep the journal's order
+    for (tenant, principal), journaled in sorted(clients.items(), key=lambda item: (str(item[0][1]), str(item[0][0]))):
+        attempts = sorted(_with_bodies(journaled), key=lambda a: a.start)  # stable: ties keep the journal's order
         findings = sorted(_findings(attempts), key=lambda f: (f["startedAt"], f["pattern"]))
         sections.append(
             {
@@ -140,7 +139,13 @@ def _attempt(entry: dict[str, Any]) -> Attempt:
         raise ValueError(
             f"journal entry {entry.get('requestId')!r} has at={at!r}: expected RFC 3339, e.g. 2026-11-01T09:00:00.000Z"
         ) from None
-    return Attempt(entry, end - float(entry.get("latencyMs") or 0) / 1000, end)
+    return Attempt(entry, end - float(entry.get("latencyMs") or 0) / 1000, end, entry.get("fingerprint"))
+
+
+def _with_bodies(attempts: list[Attempt]) -> list[Attempt]:
+    """The attempts, those without a body given the body that their key carried in another attempt."""
+    known = {(a.exception, a.key): a.body for a in attempts if a.key and a.body}
+    return [a if a.body or not a.key else replace(a, body=known.get((a.exception, a.key))) for a in attempts]
 
 
 def _findings(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
@@ -223,7 +228,7 @@ def _unchanged_4xx(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
 
 def _retry_timing(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
     def same_request(a: Attempt) -> Hashable | None:
-        return (a.exception, "key", a.key) if a.key else (a.exception, "body", a.body) if a.body else None
+        return (a.exception, "body", a.body) if a.body else (a.exception, "key", a.key) if a.key else None
 
     for group in _groups(attempts, same_request):
         early = [

@@ -19,7 +19,11 @@ SLOW_MS = 100  # an answer this slow is worth showing: the client may have given
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", required=True, help="the mock, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--admin-token", default=DEFAULT_ADMIN_TOKEN, help="token of the admin API")
+    parser.add_argument(
+        "--admin-token",
+        default=DEFAULT_ADMIN_TOKEN,
+        help="token of the admin API (default: the fixtures' kit-admin-token)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 

@@ -13,10 +13,11 @@ import typing as t
 from connexion.datastructures import MediaTypeDict
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from connexion.validators.parameter import draft4_format_checker
-from jsonschema import Draft4Validator, ValidationError
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.callbacks import parse_rfc3339
 from mock_server.errors import BadRequest, KeyInvalid, MockError
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
@@ -116,8 +117,13 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         if not raw.strip():
             raise BadRequest("request body is required: send a JSON object", details={"rule": "required"})
         try:
-            return json.loads(raw.decode(self._encoding), parse_constant=_not_json)
-        except (UnicodeDecodeError, LookupError):
+            body = json.loads(raw.decode(self._encoding), parse_constant=_not_json)
+            if b"\\ud" in raw.lower():
+                # A lone surrogate escape (`"\ud800"`) parses, but is no Unicode text: refuse it here, before
+                # it is stored and breaks every later answer that shows it.
+                json.dumps(body, ensure_ascii=False).encode("utf-8")
+            return body
+        except (UnicodeDecodeError, UnicodeEncodeError, LookupError):
             raise BadRequest(
                 f"request body is not valid {self._encoding} text", details={"rule": "encoding"}
             ) from None
@@ -177,6 +183,16 @@ def _where(error: ValidationError) -> dict[str, t.Any]:
 _VALIDATORS: dict[int, tuple[dict[str, t.Any], Draft4Validator]] = {}
 
 
+def _strict_date_time(value: object) -> bool:
+    return not isinstance(value, str) or parse_rfc3339(value) is not None
+
+
+# Connexion's date-time check (rfc3339-validator) lets a trailing newline through; RFC 3339 does not.
+_FORMATS = FormatChecker()
+_FORMATS.checkers = dict(draft4_format_checker.checkers)
+_FORMATS.checks("date-time")(_strict_date_time)
+
+
 def _schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
     """One validator per schema object, built on first use (Connexion would rebuild it per request).
 
@@ -184,7 +200,7 @@ def _schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
     """
     entry = _VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
-        entry = (schema, Draft4Validator(schema, format_checker=draft4_format_checker))
+        entry = (schema, Draft4Validator(schema, format_checker=_FORMATS))
         _VALIDATORS[id(schema)] = entry
     return entry[1]
 
@@ -220,7 +236,7 @@ class MediaTypeMiddleware:
             for index, (name, value) in enumerate(headers):
                 if name == b"content-type":
                     media, sep, parameters = value.partition(b";")
-                    if media != media.lower():
+                    if media != media.strip().lower():
                         headers = list(headers)
                         headers[index] = (name, media.strip().lower() + sep + parameters)
                         scope["headers"] = headers

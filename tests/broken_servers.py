@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import json
 import re
 import threading
@@ -39,8 +40,11 @@ STARTUP_SECONDS = 30.0
 
 def mock(spec_path: Path | None = None, store: Any = None) -> ASGIApp:
     """The mock itself, on a memory store (the reference that keeps the contract)."""
-    settings = Settings(store_url="memory://", **({"spec_path": spec_path} if spec_path else {}))
-    return create_app(settings, store=store if store is not None else MemoryStore())
+    settings = Settings(store_url="memory://")
+    if spec_path is not None:
+        settings = dataclasses.replace(settings, spec_path=spec_path)
+    app: ASGIApp = create_app(settings, store=store if store is not None else MemoryStore())
+    return app
 
 
 def no_replay_header(_: Path) -> ASGIApp:
@@ -118,7 +122,7 @@ def no_auth(_: Path) -> ASGIApp:
     async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and CALLBACK_PATH_RE.match(scope["path"]):
             headers = dict(scope["headers"])
-            if headers.get(b"authorization") not in (f"Bearer {t}".encode() for t in (TOKEN, OTHER_TENANT_TOKEN)):
+            if headers.get(b"authorization") not in tuple(f"Bearer {t}".encode() for t in (TOKEN, OTHER_TENANT_TOKEN)):
                 others = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
                 scope = {**scope, "headers": [*others, (b"authorization", f"Bearer {TOKEN}".encode())]}
         await app(scope, receive, send)
@@ -222,6 +226,13 @@ def stores_failed_responses(_: Path) -> ASGIApp:
         await app(scope, receive, keep)
 
     return flawed
+
+
+def matcher_parity() -> ASGIApp:
+    """The mock's parity profile: Matcher 2.1 as it runs, with the known divergences of the reference."""
+    settings = Settings(store_url="memory://", profile="matcher", auth=True, rate_limit_per_minute=0)
+    app: ASGIApp = create_app(settings, store=MemoryStore())
+    return app
 
 
 FLAWS: dict[str, Callable[[Path], ASGIApp]] = {

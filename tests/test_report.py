@@ -183,6 +183,18 @@ def test_a_retry_before_retry_after_is_flagged() -> None:
     assert findings(build_report(journal)) == [("retry-ignores-retry-after", ["r1", "r2"])]
 
 
+def test_a_retry_under_a_new_key_is_still_held_to_retry_after() -> None:
+    """Retry-After is about the request (exception and body), whatever key the retry carries."""
+    journal = [entry("r1", 10, status=429, code="MTCH-0506", retry_after=3), entry("r2", 40, key="key-2")]
+    assert findings(build_report(journal)) == [("retry-ignores-retry-after", ["r1", "r2"])]
+
+
+def test_an_entry_journaled_without_its_body_takes_the_body_of_its_key() -> None:
+    """A fault that answered before reading the body leaves no fingerprint; the key links it to its retry."""
+    journal = [entry("r1", 10, body=None, status=503, code="MTCH-0020", retry_after=2), entry("r2", 40)]
+    assert findings(build_report(journal)) == [("retry-ignores-retry-after", ["r1", "r2"])]
+
+
 def test_a_retry_after_retry_after_is_not_flagged() -> None:
     """Waiting the whole Retry-After (times cut to the millisecond) is honouring it."""
     journal = [entry("r1", 10, status=429, code="MTCH-0506", retry_after=1), entry("r2", 1011, latency_ms=2)]
@@ -417,7 +429,7 @@ def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveMock]:
 
 @pytest.fixture(scope="module")
 def scripted(mock: LiveMock) -> dict[str, Any]:
-    """Both integrators' sessions on one fresh mock (nothing else touches it): the expectations and the report."""
+    """Both integrators' sessions on a freshly reset mock: what each was expected to earn, and the report."""
     with httpx.Client(base_url=mock.url, timeout=10) as http:
         assert http.post("/_mock/reset", headers=ADMIN).status_code == 200
         bad = Integrator(http, ACME_SERVICENOW_TOKEN, "bad")
@@ -470,18 +482,11 @@ def test_the_report_needs_the_admin_token(mock: LiveMock) -> None:
 # --- callback-kit report ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveMock]:
-    """A mock of its own for the command line, so that resetting it leaves the scripted journal alone."""
-    with running_mock("memory://", tmp_path_factory.mktemp("report-cli")) as live:
-        yield live
-
-
 @pytest.fixture
-def cli_mock(cli_server: LiveMock) -> LiveMock:
-    """The command line's mock, reset to the fixtures with an empty journal."""
-    assert httpx.post(f"{cli_server.url}/_mock/reset", headers=ADMIN).status_code == 200
-    return cli_server
+def cli_mock(mock: LiveMock) -> LiveMock:
+    """The mock, reset to the fixtures with an empty journal (`scripted` keeps its report, not the mock's state)."""
+    assert httpx.post(f"{mock.url}/_mock/reset", headers=ADMIN).status_code == 200
+    return mock
 
 
 def report_command(*argv: str) -> int:

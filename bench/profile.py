@@ -1,0 +1,233 @@
+"""Where a request's time goes: `python -m bench.profile {ablate,breakdown}` (numbers for bench/PROFILE.md).
+
+    ablate     CPU µs per request of the app in-process (`bench.inproc`) for each variant of `bench.variants`
+               (components removed, optimisations prototyped), each in its own process, rounds interleaved
+    breakdown  py-spy samples of the in-process app on one path, folded into components (the table below)
+
+Both drive the app without a socket, so they measure the app alone; the HTTP server's share is what the main
+bench's `server CPU µs/request` adds on top (compare the bare app in-process and under wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.servers import ROOT, write_fixtures
+
+OUT = Path(__file__).resolve().parent / "results"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# (component, regex on a py-spy frame "function (file:line)"); a sample goes to the innermost frame that matches.
+# Shared helpers (json, re, uuid, dataclasses, inspect, jsonschema, ConnexionRequest) have no rule, so their time
+# goes to the component that called them.
+COMPONENTS: list[tuple[str, str]] = [
+    ("store: settings reads (clock offset, fault rules)", r"\bget_setting \(mock_server/stores/"),
+    ("store: claim / apply / complete / journal append", r"\(mock_server/stores/"),
+    ("clock (Clock.now, iso)", r"\(mock_server/clock\.py"),
+    ("kit: callback handler + state machine", r"\(mock_server/(handlers|callbacks)\.py"),
+    ("kit: idempotency middleware", r"\(mock_server/idempotency\.py"),
+    ("kit: journal middleware", r"\(mock_server/journal\.py"),
+    ("kit: fault middleware + DropConnection", r"\(mock_server/faults\.py"),
+    ("kit: RequestId middleware", r"\(mock_server/request_id\.py"),
+    ("kit: BodyLimit middleware", r"\(mock_server/body_limit\.py"),
+    ("kit: error rendering", r"\(mock_server/(errors|app)\.py"),
+    ("kit: security token lookup", r"\(mock_server/auth\.py"),
+    ("validation: kit validators + jsonschema (the checks)", r"\(mock_server/validation\.py"),
+    ("validation: Connexion per-request setup", r"\((connexion/middleware/request_validation|connexion/validators/"
+     r"|connexion/uri_parsing|connexion/operations/)"),
+    ("Connexion: handler decorators (parameters, response, body re-parse)",
+     r"\((connexion/decorators/|connexion/apps/asynchronous|connexion/frameworks/)"),
+    ("Connexion: context middleware", r"\(connexion/(middleware/context|context)\.py"),
+    ("Connexion: security", r"\(connexion/(middleware/security|security)\.py"),
+    ("routing (Connexion + Starlette routers, Swagger UI mount)",
+     r"\((connexion/middleware/(routing|swagger_ui)|starlette/routing)\.py"),
+    ("Starlette/Connexion error & exception middlewares",
+     r"\((starlette/middleware/(errors|exceptions)|starlette/_exception_handler|connexion/middleware/exceptions)\.py"),
+    ("Starlette Response", r"\(starlette/responses\.py"),
+    ("Connexion app plumbing (main, lifespan, RoutedMiddleware)",
+     r"\(connexion/(middleware/(main|abstract|lifespan)|apps/abstract)\.py"),
+    ("bench driver", r"\(bench/"),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    variant = commands.add_parser("variant", help="(internal) measure one variant in this process")
+    variant.add_argument("name")
+    for sub in (variant, commands.add_parser("ablate", help="every variant, interleaved rounds"),
+                commands.add_parser("breakdown", help="py-spy samples folded into components")):
+        sub.add_argument("--store", default="memory", choices=["memory", "sqlite", "redis"])
+        sub.add_argument("--path", default="first", choices=["first", "replay", "reject"])
+        sub.add_argument("--n", type=int, default=1500, help="requests per timed round")
+        sub.add_argument("--warmup", type=int, default=500)
+    commands.choices["ablate"].add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    commands.choices["ablate"].add_argument("--only", default=None, help="comma-separated variant names")
+    commands.choices["ablate"].add_argument("--out", type=Path, default=None)
+    commands.choices["breakdown"].add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "variant":
+        print(json.dumps(_variant(args.name, args.store, args.path, args.n, args.warmup)))
+        return 0
+    if args.command == "ablate":
+        return _ablate(args)
+    return _breakdown(args)
+
+
+@contextlib.contextmanager
+def _store(kind: str) -> Any:
+    """A fresh store URL of one backend, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="callback-kit-profile-") as tmp:
+        if kind == "memory":
+            yield "memory://", Path(tmp)
+        elif kind == "sqlite":
+            yield f"sqlite:///{tmp}/profile.sqlite3", Path(tmp)
+        else:
+            namespace = f"bench-profile-{uuid.uuid4().hex[:10]}"
+            try:
+                yield f"{REDIS_URL}?namespace={namespace}", Path(tmp)
+            finally:
+                from bench.run import _drop_namespace
+
+                _drop_namespace(REDIS_URL, namespace)
+
+
+def _variant(name: str, store: str, path: str, n: int, warmup: int) -> dict[str, Any]:
+    from bench import variants
+    from bench.inproc import Driver, build, cpu_per_request
+
+    options = variants.apply(name)
+    gc_seconds = [0.0]
+    started: list[float] = []
+
+    def on_gc(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(time.process_time())
+        elif started:
+            gc_seconds[0] += time.process_time() - started.pop()
+
+    with _store(store) as (url, tmp):
+        fixtures = write_fixtures(tmp / "fixtures", 1000)
+        driver = Driver(build(url, fixtures, **options))
+        gc.callbacks.append(on_gc)
+
+        def reset_gc() -> None:
+            gc_seconds[0] = 0.0
+
+        result = cpu_per_request(driver, path, n=n, warmup=warmup, rounds=3, between=reset_gc)
+        gc.callbacks.remove(on_gc)
+    result["gc_us_last_round"] = round(gc_seconds[0] / n * 1e6, 1)
+    return result
+
+
+def _ablate(args: argparse.Namespace) -> int:
+    from bench.variants import VARIANTS
+
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(VARIANTS)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    details: dict[str, Any] = {}
+    for round_ in range(args.rounds):
+        for name in names:
+            command = [
+                sys.executable, "-m", "bench.profile", "variant", name, "--store", args.store, "--path", args.path,
+                "--n", str(args.n), "--warmup", str(args.warmup),
+            ]
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+            if done.returncode != 0:
+                print(f"{name}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
+                continue
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            samples[name] += result["samples_us"]
+            details[name] = result
+            print(f"round {round_ + 1} {name:30s} {result['median_us']:7.1f} µs  {result['statuses']}", flush=True)
+    full = min(samples.get("full") or [0.0])
+    table = []
+    for name in names:
+        if not samples[name]:
+            continue
+        best = min(samples[name])
+        table.append({
+            "variant": name,
+            "min_us": round(best, 1),
+            "median_us": round(sorted(samples[name])[len(samples[name]) // 2], 1),
+            "delta_us": round(best - full, 1) if full else None,
+            "delta_pct": round((best - full) / full * 100, 1) if full else None,
+            "gc_us": details[name].get("gc_us_last_round"),
+            "statuses": details[name]["statuses"],
+        })
+    for row in table:
+        print(f"{row['variant']:30s} min {row['min_us']:7.1f}  median {row['median_us']:7.1f}  "
+              f"Δ {row['delta_us']:+7.1f} µs ({row['delta_pct']:+5.1f} %)  gc {row['gc_us']} µs  {row['statuses']}")
+    out = args.out or OUT / f"profile-ablate-{args.store}-{args.path}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "rounds": args.rounds,
+                               "loadavg": os.getloadavg(), "rows": table}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def _breakdown(args: argparse.Namespace) -> int:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("py-spy not found: pip install py-spy", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.txt"
+        n = max(args.n, 8000)
+        command = [
+            spy, "record", "--nonblocking", "--rate", "400", "--format", "raw", "--output", str(raw), "--",
+            sys.executable, "-m", "bench.profile", "variant", "full", "--store", args.store, "--path", args.path,
+            "--n", str(n), "--warmup", str(args.warmup),
+        ]
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        table, total = fold(raw.read_text())
+    print(f"{total} samples inside the app ({args.store}, {args.path})")
+    for name, share in table:
+        print(f"{share:5.1f} %  {name}")
+    out = args.out or OUT / f"profile-breakdown-{args.store}-{args.path}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"store": args.store, "path": args.path, "samples": total,
+                               "components": [{"component": c, "percent": p} for c, p in table]}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def fold(raw: str) -> tuple[list[tuple[str, float]], int]:
+    """Fold py-spy's raw stacks ("frame;frame;... count") into `COMPONENTS`; only samples inside a request count."""
+    rules = [(name, re.compile(pattern)) for name, pattern in COMPONENTS]
+    counts: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        inside = next((i for i, f in enumerate(frames) if f.startswith("Driver.call ")), None)
+        if inside is None or not count.isdigit():
+            continue
+        total += int(count)
+        owner = "other"
+        for frame in reversed(frames[inside + 1 :]):
+            owner = next((name for name, rule in rules if rule.search(frame)), "")
+            if owner:
+                break
+        counts[owner or "other"] += int(count)
+    table = [(name, round(c / total * 100, 1)) for name, c in counts.most_common()] if total else []
+    return table, total
+
+
+if __name__ == "__main__":
+    sys.exit(main())
