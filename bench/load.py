@@ -40,6 +40,8 @@ class Measurement:
     latency_ms: dict[str, float]
     socket_errors: dict[str, int]
     statuses: dict[int, int]
+    server_cpu_seconds: float = 0.0
+    wrk_cpu_seconds: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -58,6 +60,10 @@ class Measurement:
             "latency_ms": self.latency_ms,
             "socket_errors": self.socket_errors,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            # CPU the server's processes used per request, and how many of the machine's CPUs each side had.
+            "server_cpu_us_per_request": round(self.server_cpu_seconds / max(1, self.requests) * 1e6, 1),
+            "server_cpu_share": round(self.server_cpu_seconds / self.seconds, 2) if self.seconds else None,
+            "wrk_cpu_share": round(self.wrk_cpu_seconds / self.seconds, 2) if self.seconds else None,
         }
 
 

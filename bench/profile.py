@@ -1,7 +1,11 @@
 """Where a request's time goes: `python -m bench.profile {ablate,breakdown}` (numbers for bench/PROFILE.md).
 
-    ablate     CPU µs per request of the app in-process (`bench.inproc`) for each variant of `bench.variants`
-               (components removed, optimisations prototyped), each in its own process, rounds interleaved
+    ablate     the cost per request of the app in-process (`bench.inproc`) for each variant of `bench.variants`
+               (components removed, optimisations prototyped), each variant in its own process:
+                 --meter instructions  CPU instructions counted by valgrind's callgrind (slow, ~1 min a
+                                       variant, but the same count whatever else runs on the machine)
+                 --meter cpu           CPU µs from time.process_time() (fast, but it moves with the load of
+                                       a shared machine), rounds interleaved, the minimum kept
     breakdown  py-spy samples of the in-process app on one path, folded into components (the table below)
 
 Both drive the app without a socket, so they measure the app alone; the HTTP server's share is what the main
@@ -26,14 +30,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ROOT, write_fixtures
+from bench.servers import ACME, ROOT, write_fixtures
 
 OUT = Path(__file__).resolve().parent / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # (component, regex on a py-spy frame "function (file:line)"); a sample goes to the innermost frame that matches.
-# Shared helpers (json, re, uuid, dataclasses, inspect, jsonschema, ConnexionRequest) have no rule, so their time
-# goes to the component that called them.
+# Shared helpers (json, re, uuid, dataclasses, inspect, jsonschema, ConnexionRequest, and the kit's own helpers
+# in TRANSPARENT) have no rule, so their time goes to the component that called them.
 COMPONENTS: list[tuple[str, str]] = [
     ("store: settings reads (clock offset, fault rules)", r"\bget_setting \(mock_server/stores/"),
     ("store: claim / apply / complete / journal append", r"\(mock_server/stores/"),
@@ -46,7 +50,9 @@ COMPONENTS: list[tuple[str, str]] = [
     ("kit: BodyLimit middleware", r"\(mock_server/body_limit\.py"),
     ("kit: error rendering", r"\(mock_server/(errors|app)\.py"),
     ("kit: security token lookup", r"\(mock_server/auth\.py"),
-    ("validation: kit validators + jsonschema (the checks)", r"\(mock_server/validation\.py"),
+    # The kit's validator classes are subclassed per app (`type("BodyValidator", ...)` in validator_map).
+    ("validation: body checks (kit validator + jsonschema)", r"^(Callback)?BodyValidator\.\S+ \(mock_server/"),
+    ("validation: path + header checks (kit validator + jsonschema)", r"\(mock_server/validation\.py"),
     ("validation: Connexion per-request setup", r"\((connexion/middleware/request_validation|connexion/validators/"
      r"|connexion/uri_parsing|connexion/operations/)"),
     ("Connexion: handler decorators (parameters, response, body re-parse)",
@@ -64,27 +70,38 @@ COMPONENTS: list[tuple[str, str]] = [
 ]
 
 
+TRANSPARENT = re.compile(
+    r"^(fingerprint|principal_of|claim_of|fault_of|request_id|exception_id|buffer_body|iso|sanitise) \(mock_server/"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     variant = commands.add_parser("variant", help="(internal) measure one variant in this process")
     variant.add_argument("name")
+    variant.add_argument("--meter", choices=["cpu", "instructions"], default="cpu")
     for sub in (variant, commands.add_parser("ablate", help="every variant, interleaved rounds"),
                 commands.add_parser("breakdown", help="py-spy samples folded into components")):
         sub.add_argument("--store", default="memory", choices=["memory", "sqlite", "redis"])
         sub.add_argument("--path", default="first", choices=["first", "replay", "reject"])
         sub.add_argument("--n", type=int, default=1500, help="requests per timed round")
         sub.add_argument("--warmup", type=int, default=500)
-    commands.choices["ablate"].add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    commands.choices["ablate"].add_argument("--meter", choices=["cpu", "instructions"], default="instructions")
+    commands.choices["ablate"].add_argument("--rounds", type=int, default=3, help="interleaved rounds (cpu meter)")
+    commands.choices["ablate"].add_argument("--jobs", type=int, default=2, help="variants at once (instructions)")
     commands.choices["ablate"].add_argument("--only", default=None, help="comma-separated variant names")
     commands.choices["ablate"].add_argument("--out", type=Path, default=None)
     commands.choices["breakdown"].add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "variant":
-        print(json.dumps(_variant(args.name, args.store, args.path, args.n, args.warmup)))
+        if args.meter == "instructions":
+            print(json.dumps(_variant_counted(args.name, args.store, args.path, args.n, args.warmup)))
+        else:
+            print(json.dumps(_variant(args.name, args.store, args.path, args.n, args.warmup)))
         return 0
     if args.command == "ablate":
-        return _ablate(args)
+        return _ablate_instructions(args) if args.meter == "instructions" else _ablate(args)
     return _breakdown(args)
 
 
@@ -107,8 +124,10 @@ def _store(kind: str) -> Any:
 
 
 def _variant(name: str, store: str, path: str, n: int, warmup: int) -> dict[str, Any]:
+    import mock_server.quiet  # noqa: F401  (first, as in mock_server.asgi)
     from bench import variants
     from bench.inproc import Driver, build, cpu_per_request
+    from mock_server.profiles import DEFAULT_TENANT
 
     options = variants.apply(name)
     gc_seconds = [0.0]
@@ -121,7 +140,8 @@ def _variant(name: str, store: str, path: str, n: int, warmup: int) -> dict[str,
             gc_seconds[0] += time.process_time() - started.pop()
 
     with _store(store) as (url, tmp):
-        fixtures = write_fixtures(tmp / "fixtures", 1000)
+        # With auth off every caller is the default tenant: the exceptions must be its own.
+        fixtures = write_fixtures(tmp / "fixtures", 1000, DEFAULT_TENANT if options.get("auth") is False else ACME)
         driver = Driver(build(url, fixtures, **options))
         gc.callbacks.append(on_gc)
 
@@ -132,6 +152,96 @@ def _variant(name: str, store: str, path: str, n: int, warmup: int) -> dict[str,
         gc.callbacks.remove(on_gc)
     result["gc_us_last_round"] = round(gc_seconds[0] / n * 1e6, 1)
     return result
+
+
+def _variant_counted(name: str, store: str, path: str, n: int, warmup: int) -> dict[str, Any]:
+    """Run under callgrind started with `--instr-atstart=no`: count instructions of the `n` requests only."""
+    import mock_server.quiet  # noqa: F401  (first, as in mock_server.asgi)
+    from bench import variants
+    from bench.inproc import Driver, _loop_run, build
+    from mock_server.profiles import DEFAULT_TENANT
+
+    options = variants.apply(name)
+
+    def instrument(on: bool) -> None:
+        subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
+                       capture_output=True, check=False)
+
+    with _store(store) as (url, tmp):
+        fixtures = write_fixtures(tmp / "fixtures", 1000, DEFAULT_TENANT if options.get("auth") is False else ACME)
+        driver = Driver(build(url, fixtures, **options))
+
+        async def run() -> None:
+            await driver.start()
+            if path == "replay":
+                await driver.call(*driver.request("replay"))
+            await driver.run(path, warmup)
+            driver.statuses.clear()
+            instrument(True)
+            await driver.run(path, n)
+            instrument(False)
+            await driver.stop()
+
+        _loop_run(run())
+    return {"n": n, "statuses": dict(sorted(driver.statuses.items()))}
+
+
+def _ablate_instructions(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.variants import VARIANTS
+
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("valgrind not found: apt-get install -y valgrind (or use --meter cpu)", file=sys.stderr)
+        return 2
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(VARIANTS)
+
+    def count(name: str) -> tuple[str, dict[str, Any] | None]:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "callgrind.out"
+            command = [
+                "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                sys.executable, "-m", "bench.profile", "variant", name, "--meter", "instructions",
+                "--store", args.store, "--path", args.path, "--n", str(args.n), "--warmup", str(args.warmup),
+            ]
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+            totals = [int(line.split()[1]) for p in Path(tmp).glob("callgrind.out*")
+                      for line in p.read_text(errors="replace").splitlines() if line.startswith("totals:")]
+        if done.returncode != 0 or not totals:
+            print(f"{name}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
+            return name, None
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result["instructions_per_request"] = round(sum(totals) / result["n"])
+        print(f"{name:30s} {result['instructions_per_request'] / 1e6:7.3f} M instr/request  {result['statuses']}",
+              flush=True)
+        return name, result
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = dict(pool.map(count, names))
+    full = (results.get("full") or {}).get("instructions_per_request")
+    table = []
+    for name in names:
+        result = results.get(name)
+        if result is None:
+            continue
+        value = result["instructions_per_request"]
+        table.append({
+            "variant": name,
+            "minstr": round(value / 1e6, 3),
+            "delta_minstr": round((value - full) / 1e6, 3) if full else None,
+            "delta_pct": round((value - full) / full * 100, 1) if full else None,
+            "statuses": result["statuses"],
+        })
+    for row in table:
+        print(f"{row['variant']:30s} {row['minstr']:7.3f} M  Δ {row['delta_minstr']:+7.3f} M "
+              f"({row['delta_pct']:+6.1f} %)  {row['statuses']}")
+    out = args.out or OUT / f"profile-instructions-{args.store}-{args.path}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "meter": "instructions",
+                               "rows": table}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
 
 
 def _ablate(args: argparse.Namespace) -> int:
@@ -221,6 +331,8 @@ def fold(raw: str) -> tuple[list[tuple[str, float]], int]:
         total += int(count)
         owner = "other"
         for frame in reversed(frames[inside + 1 :]):
+            if TRANSPARENT.search(frame):
+                continue
             owner = next((name for name, rule in rules if rule.search(frame)), "")
             if owner:
                 break

@@ -39,13 +39,14 @@ def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| configuration | path | req/s | × bare | × Prism | p50 ms | p99 ms | statuses | unexpected |",
-        "|---|---|--:|--:|--:|--:|--:|---|--:|",
+        "| configuration | path | req/s | × bare | × Prism | p50 ms | p99 ms | server CPU µs/req | statuses "
+        "| unexpected |",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|--:|",
     ]
     for row in rows:
         title = PATH_TITLES[row["path"]]
         if "rps" not in row:
-            lines.append(f"| {row['config']} | {title} | – | | | | | {row['skipped']} | |")
+            lines.append(f"| {row['config']} | {title} | – | | | | | | {row['skipped']} | |")
             continue
         statuses = ", ".join(f"{k}: {v}" for k, v in row["statuses"].items())
         errors = sum(row["socket_errors"].values())
@@ -55,7 +56,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['config']} | {title} | {row['rps']:,.0f} | {_ratio(row.get('x_bare'))} | "
             f"{_ratio(row.get('x_prism'))} | {row['latency_ms']['p50']:.1f} | {row['latency_ms']['p99']:.1f} | "
-            f"{statuses} | {flag} |"
+            f"{_cpu(row)} | {statuses} | {flag} |"
         )
     return "\n".join(lines)
 
@@ -99,7 +100,9 @@ def write_all(results: dict[str, Any], out: Path) -> list[Path]:
         f"whole run {meta['seconds']:.0f} s · `{meta['command']}`",
         "",
         "wrk runs on the same CPUs as the server: numbers are relative to the bare app of this run. "
-        "`unexpected` counts responses whose status the path should not give, plus socket errors.",
+        "`server CPU µs/req` is the CPU time of the server's processes divided by the requests answered: it "
+        "moves less than req/s when other work shares the machine. `unexpected` counts responses whose status "
+        "the path should not give, plus socket errors.",
         "",
     ]
     body = [markdown_table(rows), "", targets(rows), ""]
@@ -148,6 +151,11 @@ def chart(rows: list[dict[str, Any]], path: Path, *, title: str) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _cpu(row: dict[str, Any]) -> str:
+    value = row.get("server_cpu_us_per_request")
+    return "–" if value is None else f"{value:,.0f}"
 
 
 def _ratio(value: float | None) -> str:

@@ -17,13 +17,14 @@ import argparse
 import contextlib
 import os
 import platform
+import resource
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -220,14 +221,22 @@ def _measure(
         if path.name == "replay":
             _post(server.url, key, exception)
         else:
-            hold_ms = (load.warmup_seconds + load.seconds + 2) * 1000
+            # Held through the warm-up and the measured run, with a second to spare for wrk's own start.
+            hold_ms = (load.warmup_seconds + load.seconds + 1) * 1000
             hold = _hold(server.url, key, exception, hold_ms)
     if load.warmup_seconds:
         run_wrk(server.url, path.script, args(), load, load.warmup_seconds)
+    cpu_before, wrk_before = server.cpu_seconds(), _children_cpu()
     measured = run_wrk(server.url, path.script, args(), load, load.seconds)
+    server_cpu, wrk_cpu = server.cpu_seconds() - cpu_before, _children_cpu() - wrk_before
     if hold is not None:
         hold.join(timeout=30)
-    return measured, expected
+    return replace(measured, server_cpu_seconds=server_cpu, wrk_cpu_seconds=wrk_cpu), expected
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _exception(n: int) -> str:
@@ -246,9 +255,12 @@ def _post(url: str, key: str, exception: str, fault: str | None = None, timeout:
 
 def _hold(url: str, key: str, exception: str, hold_ms: int) -> threading.Thread:
     """Send a request that keeps `key` in flight for `hold_ms`; return once the mock shows the key in flight."""
-    thread = threading.Thread(
-        target=_post, args=(url, key, exception, f"slow-processing={hold_ms}", hold_ms / 1000 + 30), daemon=True
-    )
+    def held() -> None:
+        # Its answer does not matter (the measured run is over by then); a failure shows in the run's statuses.
+        with contextlib.suppress(httpx.HTTPError, RuntimeError):
+            _post(url, key, exception, f"slow-processing={hold_ms}", hold_ms / 1000 + 30)
+
+    thread = threading.Thread(target=held, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -64,6 +64,21 @@ class Server:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of every live process in the server's process group (uvicorn workers included)."""
+        ticks = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            # After "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+            if int(fields[2]) == self.process.pid:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def tail(self) -> str:
         try:
             return self.log.read_text(errors="replace")[-2000:]
@@ -77,18 +92,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_fixtures(folder: Path, exceptions: int) -> Path:
-    """A fixtures folder for the mock: `exceptions` OPEN exceptions of tenant acme, and the kit's tokens.
+def write_fixtures(folder: Path, exceptions: int, tenant: str = ACME) -> Path:
+    """A fixtures folder for the mock: `exceptions` OPEN exceptions of `tenant` (acme), and the kit's tokens.
 
     Ids are `b3e00000-0000-4000-8000-<12 digits>` from 0, so the wrk scripts can compute them.
     A callback with status OPEN on an OPEN exception is a metadata update: 200 however often it comes.
     """
     folder.mkdir(parents=True, exist_ok=True)
     records = [
-        {"id": f"{ID_PREFIX}{n:012d}", "tenant": ACME, "status": "OPEN", "updated_at": "2026-11-01T09:00:00Z"}
+        {"id": f"{ID_PREFIX}{n:012d}", "tenant": tenant, "status": "OPEN", "updated_at": "2026-11-01T09:00:00Z"}
         for n in range(exceptions)
     ]
-    (folder / "exceptions.json").write_text(json.dumps({"tenants": {"acme": ACME}, "exceptions": records}))
+    (folder / "exceptions.json").write_text(json.dumps({"tenants": {"bench": tenant}, "exceptions": records}))
     shutil.copyfile(ROOT / "fixtures" / "tokens.json", folder / "tokens.json")
     return folder
 

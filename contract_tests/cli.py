@@ -71,7 +71,7 @@ def run_suite(environment: Environment) -> int:
         status = pytest.main(
             [
                 *(str(PACKAGE / module) for module in MODULES),
-                *("-c", str(ini), "--rootdir", str(PACKAGE.parent)),
+                *("-c", str(ini), "--rootdir", str(PACKAGE.parent), "--confcutdir", str(PACKAGE)),
                 *("-p", "contract_tests.plugin", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:warnings"),
                 *("-q", "--no-header", "--tb=no", "-rN"),
             ],

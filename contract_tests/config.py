@@ -57,7 +57,11 @@ OPTIONS = (
     Option("--admin-token", "token of the mock's admin API (for --exception-factory mock)", metavar="TOKEN"),
     Option("--seed", "seed of every generated case", type=int, default=DEFAULT_SEED, metavar="N"),
     Option(
-        "--max-examples", "generated cases per Schemathesis phase", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N"
+        "--max-examples",
+        "generated cases per Schemathesis phase (a quarter as many state-machine walks)",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        metavar="N",
     ),
     Option("--workers", "concurrent Schemathesis workers", type=int, default=1, metavar="N"),
     Option("--junit", "write a JUnit XML report (one test case per check) to PATH", type=Path, metavar="PATH"),
@@ -108,10 +112,9 @@ class Settings:
     def from_options(cls, values: Mapping[str, Any]) -> Settings:
         """Settings from option values keyed by `Option.dest` (text from the environment is converted here)."""
         given = {option.dest: _convert(option, values.get(option.dest)) for option in OPTIONS}
-        missing = [o.flag for o in OPTIONS if o.required and not given[o.dest]]
+        missing = [f"{o.flag} (or {o.env})" for o in OPTIONS if o.required and not given[o.dest]]
         if missing:
-            names = " and ".join(f"{flag} (or {ENV_PREFIX}{flag[2:].replace('-', '_').upper()})" for flag in missing)
-            raise ConfigurationError(f"give {names}")
+            raise ConfigurationError(f"give {' and '.join(missing)}")
         base_url = str(given["base_url"]).strip().rstrip("/")
         if not _URL.fullmatch(base_url):
             raise ConfigurationError(

@@ -32,6 +32,7 @@ from contract_tests.environment import Environment
 from contract_tests.failures import ContractViolation
 from contract_tests.model import Status
 from contract_tests.report import CheckResult, Finding, Verdict
+from mock_server.contract import callback_operation
 
 GROUP = "schemathesis"
 POOL: tuple[Status, ...] = ("OPEN", "OPEN", "OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED")
@@ -84,9 +85,13 @@ def _exception_ids(environment: Environment) -> list[str]:
 
 
 def _spec_with_example(spec: dict[str, Any], exception_id: str) -> dict[str, Any]:
-    # The examples and coverage phases take the path from its example: make it an exception that exists.
+    """The spec with `exception_id` as the path's example (the examples and coverage phases send the example)."""
     copied = copy.deepcopy(spec)
-    copied["components"]["parameters"]["ExceptionId"]["example"] = exception_id
+    operation = callback_operation(copied)
+    declared = [*operation.get("parameters", []), *copied.get("components", {}).get("parameters", {}).values()]
+    for parameter in declared:
+        if parameter.get("in") == "path" and parameter.get("name") == "exceptionId":
+            parameter["example"] = exception_id
     return copied
 
 

@@ -23,6 +23,8 @@ from mock_server.contract import IdempotencyContract
 
 pytestmark = pytest.mark.contract("idempotency")
 RACE_SIZE = 8
+# The mock's fault injection holds a processed request in flight, so that the others meet the key in flight.
+HOLD_IN_FLIGHT = {"X-Mock-Fault": "slow-processing=500"}
 MALFORMED_OR_NOT = ("k" * 128, "k" * 129, "bad key!", "a.b", "a/b", "key@example")
 
 
@@ -155,15 +157,19 @@ def test_concurrent_requests_are_processed_once(
     exception_factory: ExceptionFactory,
     idempotency: IdempotencyContract,
     contract_env: Environment,
+    contract_note: Callable[[str], None],
 ) -> None:
     """Simultaneous requests with one key: one is processed, the others are replays of it or 'in flight'."""
     exception = exception_factory.create("OPEN", callback_client.token)
     key, body = new_key(), request_body("RESOLVED")
     barrier = threading.Barrier(RACE_SIZE)
+    hold = HOLD_IN_FLIGHT if contract_env.settings.factory_kind == "mock" else {}
+    if hold:
+        contract_note("the mock held the processed request in flight (X-Mock-Fault)")
 
     def send(_: int) -> Exchange:
         barrier.wait(timeout=30)
-        return callback_client.callback(exception, body, key=key)
+        return callback_client.callback(exception, body, key=key, headers=hold)
 
     with ThreadPoolExecutor(RACE_SIZE) as pool:
         answers = list(pool.map(send, range(RACE_SIZE)))

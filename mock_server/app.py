@@ -24,13 +24,14 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.security import BearerSecurityHandler
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from mock_server.admin import AdminApi
 from mock_server.auth import AnonymousMiddleware, Authenticator, TokenTable
 from mock_server.body_limit import BodyLimitMiddleware
 from mock_server.clock import Clock
 from mock_server.contract import idempotency_contract, load_spec
-from mock_server.errors import JSON, BadRequest, MockError, Unauthorized, error_body, from_exception
+from mock_server.errors import BadRequest, MockError, Unauthorized, from_exception, render
 from mock_server.faults import FaultMiddleware
 from mock_server.handlers import CallbackHandler
 from mock_server.idempotency import IdempotencyMiddleware
@@ -94,6 +95,7 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
     # Among middlewares added at one position, the first added is the outermost.
+    respond = _error_responder(profile)
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, limit=settings.max_body_bytes)
     app.add_middleware(MediaTypeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
@@ -123,36 +125,45 @@ def create_app(
         clock=clock,
         operation_id=CALLBACK_OPERATION,
         profile=profile,
+        error_response=respond,
     )
-    renderer = _renderer(profile)
     for kind in (MockError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(kind, renderer)
+        app.add_error_handler(kind, _connexion_handler(respond))
     app.services = {"store": store, "clock": clock, "records": records}  # type: ignore[attr-defined]
     return app
 
 
-def _renderer(profile: Profile) -> Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]:
-    """The error handler: every error, Connexion's and Starlette's included, in the contract's body."""
+def _error_responder(profile: Profile) -> Callable[[BaseException], Response]:
+    """Every error, Connexion's and Starlette's included, as the contract's answer (the profile's variant)."""
 
-    async def render_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    def respond(exc: BaseException) -> Response:
         error = from_exception(exc)
         if error.status >= 500 and error.status != 503 and not isinstance(exc, MockError):
             log.error("unexpected error answering a request", exc_info=exc)
         if profile.exact_messages and isinstance(exc, ProblemException) and exc.status == 415:
             error = BadRequest("invalid request body")
         if profile.forbidden_as_text and error.status == 403:
-            return ConnexionResponse(
-                status_code=403, mimetype="text/plain", content_type="text/plain", body=b"Forbidden"
-            )
+            return Response(b"Forbidden", status_code=403, media_type="text/plain")
+        return render(error)
+
+    return respond
+
+
+def _connexion_handler(
+    respond: Callable[[BaseException], Response],
+) -> Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]:
+    async def handle(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        response = respond(exc)
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
         return ConnexionResponse(
-            status_code=error.status,
-            mimetype=JSON,
-            content_type=JSON,
-            body=error_body(error.status, error.code, error.message, error.details),
-            headers=error.headers,
+            status_code=response.status_code,
+            mimetype=response.media_type,
+            content_type=response.media_type,
+            body=response.body,
+            headers=headers,
         )
 
-    return render_error
+    return handle
 
 
 def _bearer_handler(authenticator: Authenticator) -> type[BearerSecurityHandler]:

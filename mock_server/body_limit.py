@@ -8,9 +8,7 @@ from mock_server.errors import PayloadTooLarge, render
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        "The request payload is too large.", details={"limitBytes": limit}
-    )
+    return PayloadTooLarge("The request payload is too large.", details={"limitBytes": limit})
 
 
 class BodyLimitMiddleware:

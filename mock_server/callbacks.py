@@ -32,9 +32,7 @@ MATCHER_TABLE: dict[Status, frozenset[Status]] = {
     "RESOLVED": frozenset(),
 }
 HISTORY_LIMIT = 100
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII
-)
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,7 @@ def read_callback(body: dict[str, Any], *, server_errors: bool = False) -> Callb
     issue = _text(body, "externalIssueId") or _text(payload, "external_issue_id")
     issue = issue or _text(payload, "externalIssueID")
     if not issue:
-        raise BadRequest(
-            "external issue id is required", details={"field": "externalIssueId", "rule": "required"}
-        )
+        raise BadRequest("external issue id is required", details={"field": "externalIssueId", "rule": "required"})
     status = (_text(body, "status") or _text(payload, "status") or "").upper()
     if not status:
         raise BadRequest("callback status is required", details={"field": "status", "rule": "required"})

@@ -32,7 +32,15 @@ EXTERNAL = {
 
 
 class EnvDefaults(argparse.ArgumentParser):
-    """An argument parser whose options default to `CALLBACK_KIT_<DEST>` environment variables."""
+    """An argument parser whose options default to `CALLBACK_KIT_<DEST>` environment variables.
+
+    A value from the environment is checked like one from the command line (type and choices), when the
+    subcommand it belongs to is the one being run: a bad value is a usage error (exit 2), never a traceback.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._env_problems: list[str] = []
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         action = super().add_argument(*args, **kwargs)
@@ -40,10 +48,17 @@ class EnvDefaults(argparse.ArgumentParser):
             env = f"CALLBACK_KIT_{action.dest.upper()}"
             if env in os.environ:
                 raw = os.environ[env]
-                action.default = action.type(raw) if callable(action.type) else raw
+                if action.choices is not None and raw not in action.choices:
+                    self._env_problems.append(f"{env}={raw!r} is not one of {', '.join(map(str, action.choices))}")
+                action.default = raw  # argparse converts a string default with the option's type
                 action.required = False
             action.help = f"{action.help or ''} [env {env}]".strip()
         return action
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        if self._env_problems:
+            self.error("; ".join(self._env_problems))
+        return super().parse_known_args(*args, **kwargs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,14 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec.add_argument("--profile", choices=["published", "matcher"], default="published", help="behaviour profile")
     spec.add_argument("--auth", choices=["on", "off"], default=None, help="as for serve (default: the profile's)")
     spec.add_argument("--format", choices=["yaml", "json"], default="yaml", help="output format")
+    # Only the subcommand being run imports its module (the contract suite's imports take a second).
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((word for word in argv if not word.startswith("-")), None)
     loaded = {}
     for name, (module_name, help_text) in EXTERNAL.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        loaded[name] = module
-        module.add_arguments(commands.add_parser(name, help=help_text))
+        sub = commands.add_parser(name, help=help_text)
+        if name == chosen:
+            loaded[name] = importlib.import_module(module_name)
+            loaded[name].add_arguments(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -99,7 +115,9 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     parser.add_argument("--host", default=defaults.host, help="interface to listen on")
     parser.add_argument("--port", type=int, default=defaults.port, help="port (0 picks a free one)")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", dest="serve_workers", metavar="N", type=int, default=1, help="uvicorn worker processes"
+    )
     parser.add_argument(
         "--store",
         default=None,
@@ -142,7 +160,7 @@ def _serve(args: argparse.Namespace) -> int:
         profile=args.profile,
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=args.serve_workers,
         max_body_bytes=args.max_body_bytes,
         rate_limit_per_minute=args.rate_limit,
         auth=None if args.auth is None else args.auth == "on",

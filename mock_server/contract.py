@@ -74,8 +74,7 @@ class IdempotencyContract:
         completed_ttl = need("completedTtlSeconds", (int, float))
         if not 0 < in_flight_ttl <= completed_ttl:
             raise ContractError(
-                f"{where}: need 0 < inFlightTtlSeconds <= completedTtlSeconds, "
-                f"got {in_flight_ttl} and {completed_ttl}"
+                f"{where}: need 0 < inFlightTtlSeconds <= completedTtlSeconds, got {in_flight_ttl} and {completed_ttl}"
             )
         below = need("storeStatusBelow", int)
         if not 200 < below <= 600:

@@ -64,9 +64,7 @@ def parse_rule(raw: dict[str, Any]) -> dict[str, Any]:
     rule: dict[str, Any] = {"id": raw.get("id") or uuid.uuid4().hex[:8], "action": action}
     match = raw.get("match") or {}
     if not isinstance(match, dict) or set(match) - {"tenant", "exceptionId", "externalSystem"}:
-        raise BadRequest(
-            "match may name tenant, exceptionId and externalSystem only", details={"field": "match"}
-        )
+        raise BadRequest("match may name tenant, exceptionId and externalSystem only", details={"field": "match"})
     rule["match"] = {k: str(v) for k, v in match.items()}
     probability = raw.get("probability", 1.0)
     if not isinstance(probability, (int, float)) or not 0 < probability <= 1:
@@ -258,4 +256,3 @@ def _system(body: bytes) -> str | None:
         return None
     value = data.get("externalSystem") if isinstance(data, dict) else None
     return value.strip().upper() if isinstance(value, str) else None
-

@@ -18,14 +18,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.clock import Clock
 from mock_server.contract import IdempotencyContract
-from mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError
+from mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError, from_exception
 from mock_server.exchange import buffer_body
 from mock_server.profiles import PUBLISHED, Profile
 from mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
@@ -80,6 +82,7 @@ class IdempotencyMiddleware:
         clock: Clock,
         operation_id: str,
         profile: Profile = PUBLISHED,
+        error_response: Callable[[BaseException], Response] | None = None,
     ) -> None:
         self.app = app
         self.contract = contract
@@ -87,6 +90,7 @@ class IdempotencyMiddleware:
         self.clock = clock
         self.operation_id = operation_id
         self.profile = profile
+        self.error_response = error_response
         self._header_names = [name.lower().encode("latin-1") for name in contract.headers]
         self._replay_header = contract.replay_header.lower().encode("latin-1")
 
@@ -137,6 +141,13 @@ class IdempotencyMiddleware:
 
         try:
             await self.app(scope, receive, self._marked(recording, replayed=False))
+        except Exception as exc:
+            # An error raised below us is rendered further out; render it here instead when the contract says
+            # an answer with its status is stored (`storeStatusBelow` above 400).
+            if self.error_response is None or from_exception(exc).status >= self.contract.store_status_below:
+                await self._release(claim)
+                raise
+            await self.error_response(exc)(scope, receive, self._marked(recording, replayed=False))
         except BaseException:
             await self._release(claim)
             raise
@@ -145,9 +156,7 @@ class IdempotencyMiddleware:
         elif not claim.completed:
             response = StoredResponse(sent["status"], b"".join(sent["body"]), sent["content_type"])
             now = await self.clock.now()
-            claim.completed = await self.store.complete(
-                claim.completion(response, now, self.contract.completed_ttl)
-            )
+            claim.completed = await self.store.complete(claim.completion(response, now, self.contract.completed_ttl))
 
     async def _release(self, claim: Claim) -> None:
         if claim.completed:
@@ -236,4 +245,3 @@ class IdempotencyMiddleware:
         error = BodyMismatch("idempotency key already used with a different request body", code=spec.code)
         error.status = spec.status
         return error
-

@@ -74,7 +74,8 @@ def _idempotency_problems(spec: dict[str, Any]) -> list[str]:
     where = f"paths.{CALLBACK_PATH}.post"
     problems = []
     params = {
-        p.get("name", "").lower(): p for p in (_resolve(spec, p) for p in operation.get("parameters", []))
+        p.get("name", "").lower(): p
+        for p in (_resolve(spec, p) for p in operation.get("parameters", []))
         if p.get("in") == "header"
     }
     for header in contract.headers:
@@ -132,9 +133,7 @@ def _example_problems(spec: dict[str, Any]) -> Iterator[str]:
         yield from _schema_examples(spec, schema, f"components.schemas.{name}")
 
 
-def _check_examples(
-    spec: dict[str, Any], holder: dict[str, Any], schema: dict[str, Any], where: str
-) -> Iterator[str]:
+def _check_examples(spec: dict[str, Any], holder: dict[str, Any], schema: dict[str, Any], where: str) -> Iterator[str]:
     if "example" in holder:
         yield from _violations(spec, holder["example"], schema, f"{where}.example")
     for name, example in holder.get("examples", {}).items():

@@ -17,6 +17,10 @@ DEFAULT_ADMIN_TOKEN = "kit-admin-token"
 SLOW_MS = 100  # an answer this slow is worth showing: the client may have given up on it
 
 
+class ReportUnavailable(RuntimeError):
+    """The mock could not be reached, refused the token, or did not answer with a report."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", required=True, help="the mock, e.g. http://127.0.0.1:8080")
     parser.add_argument(
@@ -38,10 +42,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         render(report, sys.stdout)
     return 0 if report["findings"] == 0 else 1
-
-
-class ReportUnavailable(Exception):
-    """The mock could not be reached, refused the token, or did not answer with a report."""
 
 
 def fetch(base_url: str, admin_token: str, timeout: float = 10.0) -> dict[str, Any]:

@@ -13,9 +13,7 @@ def load_exceptions(fixtures: Path) -> list[ExceptionRecord]:
     path = fixtures / "exceptions.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return [
-            ExceptionRecord(**{**raw, "callbacks": tuple(raw.get("callbacks", ()))}) for raw in data["exceptions"]
-        ]
+        return [ExceptionRecord(**{**raw, "callbacks": tuple(raw.get("callbacks", ()))}) for raw in data["exceptions"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(
             f'Fixture file "{path}" must be JSON like {{"exceptions": [{{"id": "<uuid>", "tenant": "<uuid>", '

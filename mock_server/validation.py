@@ -124,9 +124,7 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 json.dumps(body, ensure_ascii=False).encode("utf-8")
             return body
         except (UnicodeDecodeError, UnicodeEncodeError, LookupError):
-            raise BadRequest(
-                f"request body is not valid {self._encoding} text", details={"rule": "encoding"}
-            ) from None
+            raise BadRequest(f"request body is not valid {self._encoding} text", details={"rule": "encoding"}) from None
         except RecursionError:
             raise BadRequest("request body is nested too deeply", details={"rule": "depth"}) from None
         except ValueError as exc:
@@ -207,8 +205,10 @@ def _schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
 
 def _exact(error: MockError) -> MockError:
     """The same refusal in Matcher 2.1's fixed words (its handler never names the field)."""
-    if error.code != "MTCH-0001" or error.message.startswith("invalid dueAt") or error.message.startswith(
-        "invalid updatedAt"
+    if (
+        error.code != "MTCH-0001"
+        or error.message.startswith("invalid dueAt")
+        or error.message.startswith("invalid updatedAt")
     ):
         return KeyInvalid("invalid idempotency key format") if isinstance(error, KeyInvalid) else error
     field = (error.details or {}).get("field")
@@ -248,8 +248,6 @@ def validator_map(key_headers: frozenset[str], *, exact: bool = False) -> dict[s
 
     With `exact`, refusals use Matcher 2.1's fixed messages (the matcher profile).
     """
-    parameters = type(
-        "ParameterValidator", (CallbackParameterValidator,), {"key_headers": key_headers, "exact": exact}
-    )
+    parameters = type("ParameterValidator", (CallbackParameterValidator,), {"key_headers": key_headers, "exact": exact})
     body = type("BodyValidator", (CallbackBodyValidator,), {"exact": exact})
     return {"parameter": parameters, "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": body})}

@@ -250,7 +250,7 @@ FLAWS: dict[str, Callable[[Path], ASGIApp]] = {
 @contextlib.contextmanager
 def serving(app: ASGIApp) -> Iterator[str]:
     """Run `app` with uvicorn in a thread on 127.0.0.1, on a free port; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", access_log=False))
     thread = threading.Thread(target=server.run, name="broken-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_SECONDS

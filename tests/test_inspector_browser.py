@@ -112,3 +112,32 @@ def test_the_page_loads_nothing_from_elsewhere(mock: LiveMock, page: Browser) ->
     page.wait_for(LIVE)
     origins = page.run("return [...new Set(performance.getEntriesByType('resource').map(e => new URL(e.name).origin))]")
     assert set(origins) <= {mock.url}
+
+
+def test_clicking_a_journal_row_shows_the_request_body(mock: LiveMock, page: Browser) -> None:
+    """A click on a row opens the body the client sent, under the row, and keeps it open across refreshes."""
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    request_id = f"browser-{uuid.uuid4()}"
+    assert send_callback(mock, request_id, f"inspector-{uuid.uuid4().hex[:8]}").status_code == 200
+    page.wait_for(ROW, request_id)
+    page.click(f"#journal tr[data-request-id='{request_id}']")
+    detail = "return document.querySelector(`#journal tr[data-request-id='${arguments[0]}'] + tr.detail`)?.innerText"
+    assert '"externalIssueId":"RECON-5"' in page.wait_for(detail, request_id)
+    refreshed = "return document.getElementById('status-text').textContent"
+    before = page.run(refreshed)
+    page.wait_for(f"return document.getElementById('status-text').textContent !== {before!r}")
+    assert page.run(detail, request_id)
+
+
+def test_a_cited_request_id_leads_to_its_journal_row(mock: LiveMock, page: Browser) -> None:
+    """Clicking a request id in a finding clears the journal filter and highlights that row."""
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    request_id = f"browser-{uuid.uuid4()}"
+    assert send_callback(mock, request_id, None).status_code == 200
+    link = f"#report a[title='{request_id}']"
+    page.wait_for("return document.querySelector(arguments[0])", link)
+    page.type_into("#journal-filter", "nothing matches this")
+    page.click(link)
+    flashed = "return document.querySelector(`#journal tr.flash[data-request-id='${arguments[0]}']`) !== null"
+    assert page.wait_for(flashed, request_id)
+    assert page.run("return document.getElementById('journal-filter').value") == ""
