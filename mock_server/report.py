@@ -189,6 +189,7 @@ def _new_key_retries(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
 
 def _keys_reused(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
     for group in _groups(attempts, lambda a: (a.exception, a.key) if a.key else None):
+        first: dict[str, Attempt] = {}  # the first attempt of each body
         stored: dict[str, Attempt] = {}  # the first answered attempt of each body: its answer is what replays
         running: list[Attempt] = []  # attempts holding the key while this one arrived
         cited: list[Attempt] = []
@@ -196,7 +197,11 @@ def _keys_reused(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
             running = [a for a in running if attempt.start < a.end - SLACK]
             if attempt.body:
                 holders = [a for a in [*stored.values(), *running] if a.body and a.body != attempt.body]
+                if not holders and attempt.entry.get("replayed") is True:
+                    # A replay for this body is another body's answer, whatever the spec's storeStatusBelow.
+                    holders = [a for body, a in first.items() if body != attempt.body][:1]
                 cited.extend(a for a in [*holders, attempt] if holders and a not in cited)
+                first.setdefault(attempt.body, attempt)
                 if 0 < attempt.status < 400:
                     stored.setdefault(attempt.body, attempt)
             if attempt.entry.get("claimed"):

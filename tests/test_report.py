@@ -60,7 +60,7 @@ def entry(
         "status": status,
         "code": code,
         "message": None,
-        "replayed": (bool(replayed) if key else False) if answered else None,
+        "replayed": replayed if replayed is not None else (False if answered else None),
         "retryAfter": retry_after,
         "fault": {"action": fault, "rule": None} if fault else None,
         "claimed": bool(key) and answered and not replayed,
@@ -148,6 +148,12 @@ def test_a_key_reused_after_a_refused_attempt_is_not_flagged() -> None:
     """A 4xx is not stored, so the key is free for the corrected body."""
     journal = [entry("r1", 10, status=400, code="MTCH-0001"), entry("r2", 50, body="B")]
     assert findings(build_report(journal)) == []
+
+
+def test_a_replay_for_another_body_is_reuse_whatever_was_stored() -> None:
+    """With storeStatusBelow above 400 a refusal is stored too: a replay for a new body proves the reuse."""
+    journal = [entry("r1", 10, status=422, code="MTCH-0001"), entry("r2", 50, body="B", status=422, replayed=True)]
+    assert findings(build_report(journal)) == [("key-reused-with-different-body", ["r1", "r2"])]
 
 
 def test_the_same_key_on_another_exception_is_not_reuse() -> None:
