@@ -15,8 +15,11 @@ from mock_server.callbacks import parse_rfc3339
 from mock_server.clock import Clock, iso
 from mock_server.errors import BadRequest, Conflict, MockError, NotFound
 from mock_server.faults import RULES, parse_rule
+from mock_server.report import build_report
 from mock_server.seed import load_exceptions
 from mock_server.types import ExceptionRecord, Store
+
+INSPECTOR = Path(__file__).with_name("inspector.html")
 
 
 def exception_json(record: ExceptionRecord) -> dict[str, Any]:
@@ -97,6 +100,13 @@ class AdminApi:
         entries = await self.store.journal(limit)
         return JSONResponse(list(reversed(entries)))
 
+    async def get_report(self, limit: int = 1000) -> JSONResponse:
+        entries = await self.store.journal(limit)
+        return JSONResponse(build_report(entries))
+
+    async def get_inspector(self) -> Response:
+        return Response(INSPECTOR.read_bytes(), media_type="text/html; charset=utf-8")
+
     async def get_idempotency_records(self) -> JSONResponse:
         records = await self.store.idempotency_records(await self.clock.now())
         return JSONResponse(records)
@@ -144,6 +154,8 @@ class AdminApi:
             "getException": self.get_exception,
             "resetState": self.reset_state,
             "getJournal": self.get_journal,
+            "getReport": self.get_report,
+            "getInspector": self.get_inspector,
             "getIdempotencyRecords": self.get_idempotency_records,
             "getClock": self.get_clock,
             "setClock": self.set_clock,

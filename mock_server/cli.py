@@ -28,7 +28,11 @@ EXTERNAL = {
     "contract": ("contract_tests.cli", "judge a running implementation against openapi.yaml"),
     "fuzz": ("contract_tests.fuzz.cli", "write reproducible fuzz cases from openapi.yaml"),
     "replay": ("contract_tests.fuzz.replay_cli", "send fuzz cases to a server and judge the answers"),
+    "report": ("mock_server.report_cli", "the retry report of a running mock: how each client retried"),
 }
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 class EnvDefaults(argparse.ArgumentParser):
@@ -46,8 +50,14 @@ class EnvDefaults(argparse.ArgumentParser):
         action = super().add_argument(*args, **kwargs)
         if action.option_strings and action.dest != "help":
             env = f"CALLBACK_KIT_{action.dest.upper()}"
-            if env in os.environ:
-                raw = os.environ[env]
+            raw = os.environ.get(env, "")
+            if raw and action.nargs == 0:  # a flag: --json, --check-headers
+                flag = raw.strip().lower()
+                if flag not in _BOOLEANS:
+                    self._env_problems.append(f"{env}={raw!r} is not one of {', '.join(_BOOLEANS)}")
+                elif _BOOLEANS[flag] == isinstance(action, argparse._StoreTrueAction):
+                    action.default = action.const
+            elif raw:  # an empty variable counts as unset (CI systems export empty ones)
                 if action.choices is not None and raw not in action.choices:
                     self._env_problems.append(f"{env}={raw!r} is not one of {', '.join(map(str, action.choices))}")
                 action.default = raw  # argparse converts a string default with the option's type

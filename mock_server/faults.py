@@ -170,6 +170,7 @@ class FaultMiddleware:
             return
         scope.setdefault("extensions", {})[FAULT] = fault
         if fault.action == "status":
+            await buffer_body(receive)  # read it, so that the journal records what was sent
             raise forced_error(fault)
         if fault.action == "latency":
             await asyncio.sleep(fault.delay(self.rng))
@@ -224,7 +225,7 @@ class DropConnectionMiddleware:
             if fault is None or fault.action != "lost_response":
                 await send(message)
                 return
-            if not dropped and message["type"] == "http.response.start" and message["status"] < 400:
+            if message["type"] == "http.response.start":
                 dropped = True
             if dropped:
                 return
