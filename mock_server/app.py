@@ -70,7 +70,7 @@ def create_app(
         profile.rate_limit_per_minute if settings.rate_limit_per_minute is None else settings.rate_limit_per_minute
     )
     callbacks = CallbackHandler(store, clock, contract, rate_limit, profile)
-    admin = AdminApi(store, clock, authenticator, settings.fixtures_path)
+    admin = AdminApi(store, clock, authenticator, settings.fixtures_path, None if auth else DEFAULT_TENANT)
     operations: dict[str, Any] = {CALLBACK_OPERATION: callbacks.process_callback, **admin.operations()}
 
     @contextlib.asynccontextmanager
