@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--path", default="first", choices=["first", "replay", "reject"])
         sub.add_argument("--n", type=int, default=1500, help="requests per timed round")
         sub.add_argument("--warmup", type=int, default=500)
+        sub.add_argument("--journal", type=int, default=10_000,
+                         help="journal entries in the store before the warm-up (10000: full, its steady state)")
     commands.choices["ablate"].add_argument("--meter", choices=["cpu", "instructions"], default="instructions")
     commands.choices["ablate"].add_argument("--rounds", type=int, default=3, help="interleaved rounds (cpu meter)")
     commands.choices["ablate"].add_argument("--jobs", type=int, default=2, help="variants at once (instructions)")
@@ -96,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "variant":
         if args.meter == "instructions":
-            print(json.dumps(_variant_counted(args.name, args.store, args.path, args.n, args.warmup)))
+            print(json.dumps(_variant_counted(args.name, args.store, args.path, args.n, args.warmup, args.journal)))
         else:
-            print(json.dumps(_variant(args.name, args.store, args.path, args.n, args.warmup)))
+            print(json.dumps(_variant(args.name, args.store, args.path, args.n, args.warmup, args.journal)))
         return 0
     if args.command == "ablate":
         return _ablate_instructions(args) if args.meter == "instructions" else _ablate(args)
@@ -123,7 +125,7 @@ def _store(kind: str) -> Any:
                 _drop_namespace(REDIS_URL, namespace)
 
 
-def _variant(name: str, store: str, path: str, n: int, warmup: int) -> dict[str, Any]:
+def _variant(name: str, store: str, path: str, n: int, warmup: int, journal: int) -> dict[str, Any]:
     import mock_server.quiet  # noqa: F401  (first, as in mock_server.asgi)
     from bench import variants
     from bench.inproc import Driver, build, cpu_per_request
@@ -148,13 +150,13 @@ def _variant(name: str, store: str, path: str, n: int, warmup: int) -> dict[str,
         def reset_gc() -> None:
             gc_seconds[0] = 0.0
 
-        result = cpu_per_request(driver, path, n=n, warmup=warmup, rounds=3, between=reset_gc)
+        result = cpu_per_request(driver, path, n=n, warmup=warmup, rounds=3, journal=journal, between=reset_gc)
         gc.callbacks.remove(on_gc)
     result["gc_us_last_round"] = round(gc_seconds[0] / n * 1e6, 1)
     return result
 
 
-def _variant_counted(name: str, store: str, path: str, n: int, warmup: int) -> dict[str, Any]:
+def _variant_counted(name: str, store: str, path: str, n: int, warmup: int, journal: int) -> dict[str, Any]:
     """Run under callgrind started with `--instr-atstart=no`: count instructions of the `n` requests only."""
     import mock_server.quiet  # noqa: F401  (first, as in mock_server.asgi)
     from bench import variants
@@ -173,6 +175,7 @@ def _variant_counted(name: str, store: str, path: str, n: int, warmup: int) -> d
 
         async def run() -> None:
             await driver.start()
+            await driver.prefill_journal(journal)
             if path == "replay":
                 await driver.call(*driver.request("replay"))
             await driver.run(path, warmup)
@@ -203,6 +206,7 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
                 "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
                 sys.executable, "-m", "bench.profile", "variant", name, "--meter", "instructions",
                 "--store", args.store, "--path", args.path, "--n", str(args.n), "--warmup", str(args.warmup),
+                "--journal", str(args.journal),
             ]
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -254,7 +258,7 @@ def _ablate(args: argparse.Namespace) -> int:
         for name in names:
             command = [
                 sys.executable, "-m", "bench.profile", "variant", name, "--store", args.store, "--path", args.path,
-                "--n", str(args.n), "--warmup", str(args.warmup),
+                "--n", str(args.n), "--warmup", str(args.warmup), "--journal", str(args.journal),
             ]
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -302,7 +306,7 @@ def _breakdown(args: argparse.Namespace) -> int:
         command = [
             spy, "record", "--nonblocking", "--rate", "400", "--format", "raw", "--output", str(raw), "--",
             sys.executable, "-m", "bench.profile", "variant", "full", "--store", args.store, "--path", args.path,
-            "--n", str(n), "--warmup", str(args.warmup),
+            "--n", str(n), "--warmup", str(args.warmup), "--journal", str(args.journal),
         ]
         subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         table, total = fold(raw.read_text())

@@ -274,6 +274,20 @@ def jsonschema_rs_fast_path() -> None:
     validation._schema_validator = validator
 
 
+def sqlite_journal_trim() -> None:
+    """Prototype: trim the SQLite journal by sequence number instead of `ORDER BY seq DESC LIMIT 1 OFFSET 10000`,
+    which walks the whole table (every entry's text included) on every append."""
+    from mock_server.stores.sqlite import SQLiteStore
+
+    async def append_journal(self: Any, entry: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
+            # seq is the rowid: the newest row's is `lastrowid`, and rows are only ever trimmed from the oldest end.
+            db.execute("DELETE FROM journal WHERE seq <= ?", (cursor.lastrowid - max(0, self._journal_limit),))
+
+    SQLiteStore.append_journal = append_journal  # type: ignore[method-assign]
+
+
 def gc_threshold() -> None:
     """Prototype: collect the youngest generation less often (the mock allocates many short-lived objects)."""
     import gc
@@ -307,13 +321,14 @@ PROTOTYPES: dict[str, tuple[str, list[Patch]]] = {
     "P settings once": ("clock offset and fault rules not re-read from the store (upper bound)",
                         [clock_without_store, faults_without_store]),
     "P gc threshold": ("gc.set_threshold(50000, 20, 20)", [gc_threshold]),
+    "P sqlite journal trim": ("SQLite journal trimmed by seq, not by OFFSET", [sqlite_journal_trim]),
     "P all": ("every prototype above together", [
         security_signature_cached, validation_setup_cached, fingerprint_once, handler_direct,
-        jsonschema_rs_fast_path, clock_without_store, faults_without_store, gc_threshold,
+        jsonschema_rs_fast_path, clock_without_store, faults_without_store, gc_threshold, sqlite_journal_trim,
     ]),
     "P all but settings": ("every prototype but the settings cache (behaviour-neutral ones only)", [
         security_signature_cached, validation_setup_cached, fingerprint_once, handler_direct,
-        jsonschema_rs_fast_path, gc_threshold,
+        jsonschema_rs_fast_path, gc_threshold, sqlite_journal_trim,
     ]),
 }
 VARIANTS = {**ABLATIONS, **PROTOTYPES}

@@ -51,12 +51,23 @@ class LiveMock:
                 self.kill()
 
 
-def start_mock(store: str, tmp: Path, *, workers: int = 1, port: int | None = None, extra: tuple[str, ...] = ()) -> LiveMock:
+def start_mock(
+    store: str, tmp: Path, *, workers: int = 1, port: int | None = None, extra: tuple[str, ...] = ()
+) -> LiveMock:
     """Start the mock and wait until it answers (at most 30 s)."""
     port = port or free_port()
     log = tmp / f"mock-{port}-{time.monotonic_ns()}.log"
     command = [
-        sys.executable, "-m", "mock_server", "--port", str(port), "--store", store, "--workers", str(workers), *extra,
+        sys.executable,
+        "-m",
+        "mock_server",
+        "--port",
+        str(port),
+        "--store",
+        store,
+        "--workers",
+        str(workers),
+        *extra,
     ]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

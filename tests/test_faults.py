@@ -95,7 +95,9 @@ def test_latency_delays_the_answer(http: httpx.Client) -> None:
 def test_a_rule_matches_only_its_tenant_and_system(http: httpx.Client) -> None:
     """A rule for SERVICENOW does not touch a JIRA callback."""
     http.post(
-        "/_mock/faults", headers=ADMIN, json={"action": "status", "status": 503, "match": {"externalSystem": "servicenow"}}
+        "/_mock/faults",
+        headers=ADMIN,
+        json={"action": "status", "status": 503, "match": {"externalSystem": "servicenow"}},
     )
     assert callback(http, str(uuid.uuid4())).status_code == 200
 

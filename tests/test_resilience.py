@@ -76,11 +76,11 @@ class Progress:
 
 
 async def post_all(
-    base: str, requests: list[tuple[str, str]], *, timeout: float = 20, progress: Progress | None = None
+    base: str, requests: list[tuple[str, str]], *, client_timeout: float = 20, progress: Progress | None = None
 ) -> list[httpx.Response | None]:
     """Send (exception id, key) callbacks at once; None where the connection broke without an answer."""
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=base, headers=TOKEN, timeout=timeout, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=base, headers=TOKEN, timeout=client_timeout, limits=limits) as http:
 
         async def one(exception_id: str, key: str) -> httpx.Response | None:
             try:
@@ -133,7 +133,7 @@ def test_a_sigkill_under_load_loses_no_answered_callback(store_url: str, tmp_pat
         async def load_then_kill() -> list[httpx.Response | None]:
             progress.reached = asyncio.get_running_loop().create_future()
             sending = asyncio.create_task(
-                post_all(mock.url, list(zip(ids, keys, strict=True)), timeout=10, progress=progress)
+                post_all(mock.url, list(zip(ids, keys, strict=True)), client_timeout=10, progress=progress)
             )
             await progress.reached  # a quarter of the load is answered: kill the mock mid-flight
             mock.kill()
@@ -171,8 +171,19 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[int, Any]]:
     data = tmp_path / "redis"
     data.mkdir()
     command = [
-        binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "yes",
-        "--appendfsync", "always", "--dir", str(data),
+        binary,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        str(data),
     ]
 
     def start() -> subprocess.Popen[bytes]:
@@ -213,9 +224,10 @@ def socket_to(port: int) -> Any:
 @pytest.mark.redis
 def test_redis_stopped_and_started_under_load_answers_503_then_recovers(tmp_path: Path) -> None:
     """While Redis is down callbacks get 503 with Retry-After; after it returns, all is answered and applied once."""
-    with private_redis(tmp_path) as (port, redis_control), running_mock(
-        f"redis://127.0.0.1:{port}/0", tmp_path, workers=2
-    ) as mock:
+    with (
+        private_redis(tmp_path) as (port, redis_control),
+        running_mock(f"redis://127.0.0.1:{port}/0", tmp_path, workers=2) as mock,
+    ):
         ids = create_open(mock.url, 40)
         keys = [str(uuid.uuid4()) for _ in ids]
         before = asyncio.run(post_all(mock.url, list(zip(ids[:20], keys[:20], strict=True))))

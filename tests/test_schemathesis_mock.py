@@ -24,9 +24,7 @@ APP = create_app(Settings(store_url="memory://"), store=STORE)
 RECORDS = load_exceptions(Settings().fixtures_path)
 ACME = "7c2e1b9a-4d35-4a8f-9b61-2f0d8e3c5a10"
 ACME_IDS = [r.id for r in RECORDS if r.tenant == ACME]
-ID_PATTERN = re.compile(
-    load_spec(SPEC)["components"]["parameters"]["ExceptionId"]["schema"]["pattern"]
-)
+ID_PATTERN = re.compile(load_spec(SPEC)["components"]["parameters"]["ExceptionId"]["schema"]["pattern"])
 
 schema = schemathesis.openapi.from_path(SPEC, config=SchemathesisConfig.from_path("tests/schemathesis.toml"))
 schema.app = APP
@@ -63,7 +61,6 @@ def test_mock_conforms_to_the_spec(case: Any) -> None:
         asyncio.run(STORE.seed(RECORDS, replace=True))
     prepare(case, COUNTER["n"])
     case.call_and_validate()
-
 
 
 def test_the_configured_token_reaches_the_handler() -> None:
