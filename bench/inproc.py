@@ -24,13 +24,18 @@ BODY = (Path(__file__).resolve().parent / "lua" / "callback.json").read_bytes()
 INVALID = (Path(__file__).resolve().parent / "lua" / "invalid.json").read_bytes()
 
 
-def build(store_url: str, fixtures: Path, *, auth: bool | None = None) -> ASGIApp:
+def build(
+    store_url: str, fixtures: Path, *, auth: bool | None = None, wrap: Callable[[Any, Any], ASGIApp] | None = None
+) -> ASGIApp:
+    """The app as `mock_server.asgi` builds it; `wrap(app, settings)` may put something between (bench variants)."""
     import mock_server.quiet  # noqa: F401  (as mock_server.asgi does, before Connexion is imported)
     from mock_server.app import create_app
     from mock_server.faults import DropConnectionMiddleware
     from mock_server.settings import Settings
 
-    return DropConnectionMiddleware(create_app(Settings(store_url=store_url, fixtures_path=fixtures, auth=auth)))
+    settings = Settings(store_url=store_url, fixtures_path=fixtures, auth=auth)
+    app = create_app(settings)
+    return DropConnectionMiddleware(wrap(app, settings) if wrap else app)
 
 
 class Driver:
@@ -58,7 +63,8 @@ class Driver:
         """Fill the store's journal to `n` entries of a callback's size, as after `n` requests (its steady state)."""
         if n <= 0:
             return
-        store = self.app.app.services["store"]  # type: ignore[attr-defined]
+        inner = self.app.app  # type: ignore[attr-defined]
+        store = getattr(inner, "fallback", inner).services["store"]
         entry = {
             "at": "2026-11-28T09:15:00.000Z", "requestId": str(uuid.uuid4()), "tenant": "t", "principal": "p",
             "method": "POST", "path": f"/v1/exceptions/{ID_PREFIX}000000000000/callback", "idempotencyKey": "k",

@@ -23,12 +23,14 @@ class LoadFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Load:
-    """How hard and how long: wrk's `-t`, `-c` and `-d`, and the warm-up run before each measured run."""
+    """How hard and how long: wrk's `-t`, `-c` and `-d`; a warm-up when a server has started (first-processing
+    requests, three times longer for a JIT runtime such as Node's), and a short one before each measured run."""
 
     threads: int = 2
     connections: int = 32
     seconds: int = 8
-    warmup_seconds: int = 2
+    warmup_seconds: int = 1
+    start_warmup_seconds: int = 3
 
 
 @dataclass(frozen=True)

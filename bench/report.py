@@ -30,9 +30,10 @@ def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row = dict(row)
         if "rps" in row:
             other = "first" if row["path"] == "conflict" else row["path"]
-            bare, prism = rps("bare", other), rps("prism", other)
+            bare, prism, quiet = rps("bare", other), rps("prism", other), rps("prism-quiet", other)
             row["x_bare"] = round(row["rps"] / bare, 3) if bare else None
             row["x_prism"] = round(row["rps"] / prism, 3) if prism else None
+            row["x_prism_quiet"] = round(row["rps"] / quiet, 3) if quiet else None
         out.append(row)
     return out
 
@@ -81,6 +82,8 @@ def targets(rows: list[dict[str, Any]]) -> str:
         ]
         if replay is not None:
             checks.append(f"replay {replay['rps']:,.0f} req/s {_mark(replay['rps'] > row['rps'])}")
+        if row.get("x_prism_quiet") is not None:
+            checks.append(f"(for reference: {_ratio(row['x_prism_quiet'])} Prism -v warn)")
         lines.append(f"- {row['config']}: {row['rps']:,.0f} req/s = " + "; ".join(checks))
     return "\n".join(lines)
 
@@ -95,8 +98,9 @@ def write_all(results: dict[str, Any], out: Path) -> list[Path]:
         "# Bench results",
         "",
         f"{meta['date']} · {meta['cpus']} CPUs · Python {meta['python']} · {meta['wrk']} · "
-        f"`wrk -t{load['threads']} -c{load['connections']} -d{load['seconds']}s` after a "
-        f"{load['warmup_seconds']} s warm-up, per path · {meta['exceptions']} seeded exceptions · "
+        f"`wrk -t{load['threads']} -c{load['connections']} -d{load['seconds']}s` per path after a "
+        f"{load['warmup_seconds']} s warm-up (and {load['start_warmup_seconds']} s when a server starts, Prism "
+        f"{3 * load['start_warmup_seconds']} s) · {meta['exceptions']} seeded exceptions · "
         f"whole run {meta['seconds']:.0f} s · `{meta['command']}`",
         "",
         "wrk runs on the same CPUs as the server: numbers are relative to the bare app of this run. "
@@ -122,7 +126,7 @@ def chart(rows: list[dict[str, Any]], path: Path, *, title: str) -> None:
 
     paths = [p for p in PATH_TITLES if any(r["path"] == p and "rps" in r for r in rows)]
     figure, axes = plt.subplots(len(paths), 1, figsize=(9, 2.2 + 1.9 * len(paths)), squeeze=False)
-    colours = {"bare": "#7f7f7f", "prism": "#9467bd", "mock": "#1f77b4"}
+    colours = {"bare": "#7f7f7f", "prism": "#9467bd", "prism-quiet": "#c5b0d5", "mock": "#1f77b4"}
     for axis, name in zip(axes[:, 0], paths, strict=True):
         measured = [r for r in rows if r["path"] == name and "rps" in r]
         labels = [r["config"] for r in measured]

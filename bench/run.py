@@ -46,7 +46,7 @@ from bench.servers import (
     write_fixtures,
 )
 
-Kind = Literal["bare", "prism", "mock"]
+Kind = Literal["bare", "prism", "prism-quiet", "mock"]
 BODY = (Path(__file__).resolve().parent / "lua" / "callback.json").read_bytes()
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -81,7 +81,12 @@ PRISM_REJECT = frozenset({400, 422})
 
 
 def configurations(stores: list[str]) -> list[Config]:
-    configs = [Config("bare Starlette", "bare"), Config(f"Prism {PRISM_VERSION}", "prism")]
+    configs = [
+        Config("bare Starlette", "bare"),
+        Config(f"Prism {PRISM_VERSION}", "prism"),
+        # Prism logs every request at its default level, which is most of its cost: the same without that.
+        Config(f"Prism {PRISM_VERSION} -v warn", "prism-quiet"),
+    ]
     for store in stores:
         configs += [Config(f"mock {store} ×{n}", "mock", store, n) for n in (1, 2)]
     return configs
@@ -90,9 +95,12 @@ def configurations(stores: list[str]) -> list[Config]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: bench/results)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 s per path after a 1 s warm-up")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 s per path, warm-ups of 1 s")
     parser.add_argument("--seconds", type=int, default=None, help="measured seconds per path (default 8)")
-    parser.add_argument("--warmup", type=int, default=None, help="warm-up seconds before each path (default 2)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up seconds before each path (default 1)")
+    parser.add_argument(
+        "--start-warmup", type=int, default=None, help="warm-up seconds after a server starts (default 3, Prism 9)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (-t)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (-c)")
     parser.add_argument("--exceptions", type=int, default=1000, help="OPEN exceptions seeded for the first path")
@@ -109,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         connections=args.connections,
         seconds=args.seconds or (2 if args.quick else 8),
-        warmup_seconds=args.warmup if args.warmup is not None else (1 if args.quick else 2),
+        warmup_seconds=args.warmup if args.warmup is not None else 1,
+        start_warmup_seconds=args.start_warmup if args.start_warmup is not None else (1 if args.quick else 3),
     )
     notes: list[str] = []
     configs = configurations([s.strip() for s in args.stores.split(",") if s.strip()])
@@ -117,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         # The bare app always runs: every ratio is to it.
         configs = [c for c in configs if c.kind == "bare" or args.only.lower() in c.name.lower()]
     if args.no_prism:
-        configs = [c for c in configs if c.kind != "prism"]
+        configs = [c for c in configs if not c.kind.startswith("prism")]
         notes.append("Prism skipped (--no-prism).")
-    elif any(c.kind == "prism" for c in configs) and (reason := install_prism()) is not None:
-        configs = [c for c in configs if c.kind != "prism"]
+    elif any(c.kind.startswith("prism") for c in configs) and (reason := install_prism()) is not None:
+        configs = [c for c in configs if not c.kind.startswith("prism")]
         notes.append(reason)
         print(f"bench: {reason}", file=sys.stderr)
     if any(c.store == "redis" for c in configs) and (reason := _redis_missing(args.redis_url)) is not None:
@@ -154,6 +163,10 @@ def _run_config(
     rows: list[dict[str, Any]] = []
     try:
         with _server(config, tmp, fixtures, args.redis_url) as server:
+            warmup = load.start_warmup_seconds * (3 if config.kind.startswith("prism") else 1)
+            if warmup:
+                with contextlib.suppress(LoadFailed):  # a path that cannot run says so below
+                    run_wrk(server.url, PATHS["first"].script, _first_args(args.exceptions), load, warmup)
             for path in PATHS.values():
                 row: dict[str, Any] = {
                     "config": config.name, "kind": config.kind, "store": config.store,
@@ -203,11 +216,11 @@ def _measure(
 ) -> tuple[Measurement, frozenset[int]]:
     """Prepare the path (prime or hold a key), warm up, then the measured run."""
     run_id = uuid.uuid4().hex[:10]
-    expected = PRISM_REJECT if (config.kind == "prism" and path.name == "reject") else path.expected
+    expected = PRISM_REJECT if (config.kind.startswith("prism") and path.name == "reject") else path.expected
     hold: threading.Thread | None = None
     if path.name == "first":
         def args() -> list[str]:
-            return [TOKEN, uuid.uuid4().hex[:10], str(exceptions), ID_PREFIX]
+            return _first_args(exceptions)
     elif path.name == "reject":
         def args() -> list[str]:
             return [TOKEN, run_id, _exception(0)]
@@ -237,6 +250,11 @@ def _measure(
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _first_args(exceptions: int) -> list[str]:
+    # A new nonce per wrk run, so that no key of one run comes back in the next.
+    return [TOKEN, uuid.uuid4().hex[:10], str(exceptions), ID_PREFIX]
 
 
 def _exception(n: int) -> str:
@@ -278,8 +296,8 @@ def _server(config: Config, tmp: Path, fixtures: Path, redis_url: str) -> Iterat
     namespace = None
     if config.kind == "bare":
         server = start_bare(logs)
-    elif config.kind == "prism":
-        server = start_prism(logs)
+    elif config.kind.startswith("prism"):
+        server = start_prism(logs, quiet=config.kind == "prism-quiet")
     else:
         if config.store == "sqlite":
             store = f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:8]}.sqlite3'}"
@@ -336,7 +354,7 @@ def _meta(load: Load, args: argparse.Namespace, started: float) -> dict[str, Any
         "platform": platform.platform(),
         "wrk": wrk_version(),
         "load": {"threads": load.threads, "connections": load.connections, "seconds": load.seconds,
-                 "warmup_seconds": load.warmup_seconds},
+                 "warmup_seconds": load.warmup_seconds, "start_warmup_seconds": load.start_warmup_seconds},
         "exceptions": args.exceptions,
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "command": " ".join(["python -m bench", *(sys.argv[1:])]),

@@ -157,10 +157,12 @@ def install_prism() -> str | None:
     return None
 
 
-def start_prism(logs: Path) -> Server:
-    """`prism mock openapi.yaml` on a free port; its per-request log goes to a file."""
+def start_prism(logs: Path, *, quiet: bool = False) -> Server:
+    """`prism mock openapi.yaml` on a free port; its per-request log goes to a file (`quiet`: warnings only)."""
     port = free_port()
     command = [str(prism_binary()), "mock", str(SPEC), "-h", "127.0.0.1", "-p", str(port)]
+    if quiet:
+        command += ["-v", "warn"]
     server = _spawn(f"prism-{port}", command, port, logs)
     _wait(server, lambda: _answers(server.url))
     return server

@@ -331,6 +331,9 @@ PROTOTYPES: dict[str, tuple[str, list[Patch]]] = {
         jsonschema_rs_fast_path, gc_threshold, sqlite_journal_trim,
     ]),
 }
+PROTOTYPES["P fast path"] = (
+    "valid callbacks skip Connexion (bench/fastpath.py); everything else goes through it unchanged", [],
+)
 VARIANTS = {**ABLATIONS, **PROTOTYPES}
 
 
@@ -339,7 +342,13 @@ def apply(name: str) -> dict[str, Any]:
     _description, patches = VARIANTS[name]
     for patch in patches:
         patch()
-    return {"auth": False} if name == "security off" else {}
+    if name == "security off":
+        return {"auth": False}
+    if name == "P fast path":
+        from bench.fastpath import wrap
+
+        return {"wrap": wrap}
+    return {}
 
 
 def describe() -> str:

@@ -62,6 +62,7 @@ def is_replay_of(original: Exchange, again: Exchange, contract: IdempotencyContr
             contract,
             expected_status=original.status,
             expected_replay=True,
+            original=original,
         )
 
 
@@ -183,13 +184,17 @@ def _violation(
     *,
     expected_status: int | None = None,
     expected_replay: bool | None = None,
+    original: Exchange | None = None,
     note: str | None = None,
 ) -> ContractViolation:
+    divergence = classify(
+        exchange, contract, expected_status=expected_status, expected_replay=expected_replay, original=original
+    )
     return ContractViolation(
         title[0].upper() + title[1:],
         expected=expected,
         received=exchange.describe(contract.replay_header),
         exchange=exchange,
-        divergence=classify(exchange, contract, expected_status=expected_status, expected_replay=expected_replay),
+        divergence=divergence,
         note=note,
     )

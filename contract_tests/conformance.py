@@ -16,7 +16,7 @@ import contextlib
 import copy
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,11 +27,11 @@ from schemathesis.engine import events, from_schema
 from schemathesis.engine.recorder import Interaction, ScenarioRecorder
 
 from contract_tests.client import Exchange, new_key
-from contract_tests.divergences import classify
+from contract_tests.divergences import Divergence, explain
 from contract_tests.environment import Environment
 from contract_tests.failures import ContractViolation
 from contract_tests.model import Status
-from contract_tests.report import CheckResult, Finding, Verdict
+from contract_tests.report import SEPARATOR, CheckResult, Finding, Verdict
 from mock_server.contract import callback_operation
 
 GROUP = "schemathesis"
@@ -149,7 +149,9 @@ class _Tally:
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.cases: Counter[str] = Counter()
-        self.findings: dict[str, dict[tuple[str, str], Finding]] = {}
+        # Per check: one finding per (known divergences, failure); the failing cases per known divergences.
+        self.findings: dict[str, dict[tuple[tuple[Divergence, ...], str, str], Finding]] = {}
+        self.explained: defaultdict[str, Counter[tuple[Divergence, ...]]] = defaultdict(Counter)
         self.seconds = time.monotonic()
         self.phase_cases: Counter[str] = Counter()
         self.authenticated: Counter[int] = Counter()
@@ -175,20 +177,27 @@ class _Tally:
                 if node.failure_info is None:
                     continue
                 failure = node.failure_info.failure
+                failing = exchanges.get(failure.case_id or case_id)
+                # Every failing case is attributed on its own, so that a new bug never hides among known ones.
+                known = explain(node.name, failing, self.environment.spec, self.environment.contract) if failing else ()
+                self.explained[node.name][known] += 1
                 found = self.findings.setdefault(node.name, {})
-                signature = (failure.title, failure.message.splitlines()[0] if failure.message else "")
-                if signature not in found and len(found) < FINDINGS_PER_CHECK:
-                    failing = exchanges.get(failure.case_id or case_id)
-                    found[signature] = _finding(node.name, failure, failing, self.environment)
+                signature = (known, failure.title, failure.message.splitlines()[0] if failure.message else "")
+                new_reason = all(seen != known for seen, *_ in found)
+                if signature not in found and (new_reason or len(found) < FINDINGS_PER_CHECK):
+                    found[signature] = _finding(node.name, failure, failing, self.environment, known)
 
     def rows(self) -> list[CheckResult]:
         # The checks judge the same cases together: share the run's time out between them.
         seconds = (time.monotonic() - self.seconds) / (len(self.cases) + 1)
         rows = []
         for name in sorted(self.cases):
-            findings = list(self.findings.get(name, {}).values())
+            # A failure no known divergence explains comes first: the row's note shows its title.
+            findings = sorted(self.findings.get(name, {}).values(), key=lambda finding: finding.divergence is not None)
             verdict: Verdict = "failed" if findings else "passed"
-            rows.append(CheckResult(GROUP, name, verdict, self.cases[name], seconds=seconds, findings=findings))
+            unexplained = self.explained[name][()]
+            note = f"{unexplained} failing case(s) match no known divergence" if unexplained else ""
+            rows.append(CheckResult(GROUP, name, verdict, self.cases[name], note, seconds, findings))
         rows.append(self._authentication(seconds))
         if self.errors:
             rows.append(
@@ -218,19 +227,23 @@ class _Tally:
         return CheckResult(GROUP, "authentication_accepted", "passed", total, seconds=seconds)
 
 
-def _finding(check: str, failure: Any, exchange: Exchange | None, environment: Environment) -> Finding:
+def _finding(
+    check: str, failure: Any, exchange: Exchange | None, environment: Environment, known: tuple[Divergence, ...]
+) -> Finding:
     contract = environment.contract
-    divergence = classify(exchange, contract, check=check) if exchange is not None else None
     title = f"{failure.title} [{failure.code}]"
+    notes = [failure.message] if failure.message else []
+    if len(known) > 1:
+        notes.insert(0, f"This is {' together with '.join(map(str, known))}.")
     text = ContractViolation(
         title,
         expected=EXPECTATIONS.get(check, f"the `{check}` check holds"),
         received=exchange.describe(contract.replay_header) if exchange is not None else "(no response)",
         exchange=exchange,
-        divergence=divergence,
-        note=failure.message or None,
+        divergence=known[0] if len(known) == 1 else None,
+        note="\n\n".join(notes) or None,
     ).render()
-    return Finding(title, text, str(divergence) if divergence else None)
+    return Finding(title, text, SEPARATOR.join(map(str, known)) or None)
 
 
 def _exchange(interaction: Interaction, label: str, secrets: dict[str, str]) -> Exchange:

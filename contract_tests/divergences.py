@@ -2,21 +2,41 @@
 
 The numbers are those of section 6 of the reference (`callback-endpoint.md`, "Discrepancies: public doc vs
 code"). A failure that matches one is still a failure; the report names it, so that a team running the suite
-against Matcher itself can tell a known gap from a new bug.
+against Matcher itself can tell a known gap from a new bug. Attribution is per failing case, from its request
+and its answer: `classify` for the suite's own checks, `explain` for a Schemathesis check. Both first read the
+request the way Matcher 2.1 does (`_read`), so that an answer Matcher could not give is never excused: a 500
+to a request Matcher refuses with 400, for instance, matches no divergence.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from jsonschema import Draft4Validator, FormatChecker
 
 from contract_tests.client import Exchange
-from mock_server.contract import IdempotencyContract
+from contract_tests.config import ENV_PREFIX
+from contract_tests.model import ACCEPTED, STATUSES
+from mock_server.contract import IdempotencyContract, callback_operation
 
-_STATUSES = ("OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED")
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-_KEY_REQUIRED = "X-Idempotency-Key header is required"
+KEY_REQUIRED_MESSAGE = "X-Idempotency-Key header is required"
+BAD_BODY_MESSAGE = "invalid request body"
+# Go's strings.TrimSpace (unicode.IsSpace), which Matcher applies to every field it reads.
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_KEY = re.compile(r"[A-Za-z0-9:_-]{1,128}")
+# google/uuid.Parse: hyphenated (also as urn:uuid:... or in braces) or 32 bare hex digits, any letter case.
+_HYPHENATED = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_UUID = re.compile(rf"(?:urn:uuid:)?{_HYPHENATED}|\{{{_HYPHENATED}\}}|[0-9a-f]{{32}}", re.I)
+_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-](\d\d):(\d\d))")
+_TEXT_FIELDS = ("externalSystem", "externalIssueId", "status", "callbackType", "resolutionNotes", "assignee")
+_DATE_FIELDS = {"dueAt": ("due_at", "dueAt"), "updatedAt": ("updated_at", "updatedAt")}
+_OTHER_TENANT = f"{ENV_PREFIX}OTHER_TENANT_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -31,16 +51,32 @@ class Divergence:
 KEY_REQUIRED = Divergence(1, "X-Idempotency-Key required (400 'X-Idempotency-Key header is required')")
 ALIAS_IGNORED = Divergence(2, "Idempotency-Key ignored (only X-Idempotency-Key is read)")
 NEVER_FALSE = Divergence(3, "X-Idempotency-Replayed never 'false' (absent on first processing)")
+REQUEST_ID_UNCHECKED = Divergence(4, "X-Request-Id not validated (any value is accepted, then sanitised)")
+REPLAY_FIRST = Divergence(5, "a repeated key is replayed before the request is validated (body and path unread)")
+DEDUP_200 = Divergence(5, "a duplicate caught by the second dedup layer is a fresh 200 without the replay header")
 AUTH_OPTIONAL = Divergence(6, "bearer auth enforced only when enabled (off by default)")
+ONE_TENANT = Divergence(6, "bearer auth off by default: every token is the same default tenant")
 UNKNOWN_STATUS_500 = Divergence(7, "500 for an unknown status value")
 FORBIDDEN_TRANSITION_500 = Divergence(7, "500 for a transition the current status forbids")
-VALID_STATUS_500 = Divergence(7, "500 for a callback with a valid status (a transition the current status forbids?)")
 PAYLOAD_DATE_500 = Divergence(7, "500 for a malformed payload date")
 PLAIN_403 = Divergence(7, "403 from the auth layer as plain text, not the error body")
+CALLBACK_LIMIT_429 = Divergence(8, "429 from the callback rate limiter (MTCH-0506) without Retry-After")
 NUMERIC_429 = Divergence(8, "429 with the lib-commons body (numeric code 429)")
-PAYLOAD_FALLBACK = Divergence(9, "payload used as a fallback for absent top-level fields")
-STATUS_ANY_CASE = Divergence(11, "status values parsed case-insensitively")
-CALLBACK_TYPE_FALLBACK = Divergence(12, "callbackType used as a fallback for externalSystem")
+PAYLOAD_FALLBACK = Divergence(9, "payload used as a fallback for blank top-level fields")
+PAYLOAD_IGNORED = Divergence(9, "payload values not read unless as a fallback (non-string values ignored)")
+STATUS_ANY_CASE = Divergence(11, "status values read trimmed and in any letter case")
+UNSUPPORTED_TARGET = Divergence(11, "only ASSIGNED and RESOLVED transitions succeed (400 'apply callback: ...')")
+CALLBACK_TYPE_FALLBACK = Divergence(12, "callbackType used as a fallback for a blank externalSystem")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A request as Matcher 2.1 reads it before it looks at the exception (reference sections 0 and 1)."""
+
+    refusal: str | None = None  # the 400 message Matcher answers first, if any
+    failure: Divergence | None = None  # the 500 Matcher answers before any state is read, if any
+    body: dict[str, Any] = field(default_factory=dict)  # the fields it ends up with, fallbacks applied
+    lenient: frozenset[Divergence] = frozenset()  # the lenient readings it took on the way
 
 
 def classify(
@@ -49,69 +85,404 @@ def classify(
     *,
     expected_status: int | None = None,
     expected_replay: bool | None = None,
-    check: str | None = None,
+    original: Exchange | None = None,
 ) -> Divergence | None:
-    """The known divergence this exchange shows, if any, given what the contract wanted of it."""
-    status, body, sent = exchange.status, exchange.json(), exchange.request_json()
-    sent = sent if isinstance(sent, dict) else {}
+    """The known divergence that explains why a check of the suite got `exchange`, if one does.
+
+    `original` is the exchange a replay was expected of; it tells a duplicate the first layer missed.
+    """
+    status, replayed = exchange.status, _replayed(exchange, contract)
+    reading = _read(exchange, contract)
+    if status == 400 and _message(exchange) == KEY_REQUIRED_MESSAGE and reading.refusal == KEY_REQUIRED_MESSAGE:
+        return ALIAS_IGNORED if _aliases(exchange, contract) else KEY_REQUIRED
+    if expected_status == contract.key_invalid.status != status and _alias_ignored(exchange, contract):
+        return ALIAS_IGNORED  # both key headers, different keys: Matcher takes the first and never reads the other
+    if _as_other_tenant(exchange) and (
+        (replayed and expected_replay is False) or (_ok(status) and not replayed and expected_status == 404)
+    ):
+        return ONE_TENANT
+    if _ok(status) and exchange.header(contract.replay_header) is None and exchange.json() == ACCEPTED:
+        if expected_replay is False and expected_status in (None, status):
+            return NEVER_FALSE
+        if expected_replay and original is not None and _first_layer_misses(original, exchange):
+            return DEDUP_200
+        return None
+    return _refusal(exchange, reading, expected_status)
+
+
+def explain(
+    check: str, exchange: Exchange, spec: dict[str, Any], contract: IdempotencyContract
+) -> tuple[Divergence, ...]:
+    """The known divergences that together explain one failing case of a Schemathesis check; () when none does."""
+    explainer = _EXPLAINERS.get(check)
+    if explainer is not None:
+        return explainer(exchange, spec, contract)
+    found = _refusal(exchange, _read(exchange, contract), None)
+    return _only({found if found in (PLAIN_403, NUMERIC_429) else None})
+
+
+# The explainers of the Schemathesis checks that Matcher's behaviour fails; each returns () when nothing explains.
+Explainer = Callable[[Exchange, dict[str, Any], IdempotencyContract], tuple[Divergence, ...]]
+
+
+def _server_error(exchange: Exchange, _spec: dict[str, Any], contract: IdempotencyContract) -> tuple[Divergence, ...]:
+    found = _refusal(exchange, _read(exchange, contract), None) if exchange.status == 500 else None
+    return _only({found})
+
+
+def _valid_refused(exchange: Exchange, _spec: dict[str, Any], contract: IdempotencyContract) -> tuple[Divergence, ...]:
+    found = classify(exchange, contract)
+    return _only({found if found in (KEY_REQUIRED, ALIAS_IGNORED, UNSUPPORTED_TARGET) else None})
+
+
+def _auth_ignored(exchange: Exchange, _spec: dict[str, Any], _contract: IdempotencyContract) -> tuple[Divergence, ...]:
+    refused = exchange.status in (401, 403) or _bearer(exchange) in exchange.secrets
+    return _only({None if refused else AUTH_OPTIONAL})
+
+
+def _missing_header(exchange: Exchange, spec: dict[str, Any], _contract: IdempotencyContract) -> tuple[Divergence, ...]:
+    missing = [
+        p["name"] for p in _parameters(spec, "header") if p.get("required") and not exchange.request_header(p["name"])
+    ]
+    accepted = _auth_required(spec) and _bearer(exchange) is None and exchange.status < 400
+    return _only({None if missing or not accepted else AUTH_OPTIONAL})
+
+
+def _invalid_accepted(
+    exchange: Exchange, spec: dict[str, Any], contract: IdempotencyContract
+) -> tuple[Divergence, ...]:
+    """Each part of the request that breaks the spec, excused by the divergence that makes Matcher accept it."""
+    if not _ok(exchange.status):
+        return ()
+    found: set[Divergence | None] = {AUTH_OPTIONAL} if _auth_required(spec) and _bearer(exchange) is None else set()
     primary, *aliases = contract.headers
-    has_primary = exchange.request_header(primary) is not None
-    alias_values = {exchange.request_header(name) for name in aliases} - {None}
-    message = body.get("message", "") if isinstance(body, dict) else ""
-    if status == 400 and _KEY_REQUIRED.lower() in str(message).lower():
-        return ALIAS_IGNORED if alias_values and not has_primary else KEY_REQUIRED
-    if has_primary and alias_values - {exchange.request_header(primary)} and status != 400:
-        return ALIAS_IGNORED
-    if check == "ignored_auth" and status < 400:
-        return AUTH_OPTIONAL
-    if 200 <= status < 300 and expected_replay is not True and exchange.header(contract.replay_header) is None:
-        return NEVER_FALSE
+    for param in _parameters(spec, "header"):
+        value = exchange.request_header(param["name"])
+        if value is None or _schema_ok(param.get("schema", {}), value, spec):
+            continue
+        if param["name"].lower() == "x-request-id":
+            found.add(REQUEST_ID_UNCHECKED)
+        elif param["name"] in aliases and exchange.request_header(primary):
+            found.add(ALIAS_IGNORED)
+        else:
+            found.add(None)
+    reading = _read(exchange, contract)
+    if _replayed(exchange, contract):
+        # Only a keyed request that once succeeded is replayed, by the first layer: before the path or body is read.
+        stored = bool(exchange.request_header(primary)) and reading.refusal != "invalid idempotency key format"
+        if not stored:
+            found.add(None)
+        elif not (_path_ok(exchange, spec) and _body_ok(exchange, spec)):
+            found.add(REPLAY_FIRST)
+    elif reading.refusal is not None or reading.failure is not None or not _path_ok(exchange, spec):
+        found.add(None)
+    else:
+        payload = _fields(exchange.request_json()).get("payload")  # an object or None: `_read` checked
+        payload_schema = _body_schema(spec).get("properties", {}).get("payload", {})
+        if payload is not None and not _schema_ok(payload_schema, payload, spec):
+            found.add(PAYLOAD_IGNORED)
+        found.update(reading.lenient if _schema_ok(_body_schema(spec), reading.body, spec) else {None})
+    return _only(found)
+
+
+def _header_problems(exchange: Exchange, spec: dict[str, Any], contract: IdempotencyContract) -> tuple[Divergence, ...]:
+    """Each required response header missing or malformed, excused by a divergence."""
+    found: set[Divergence | None] = set()
+    for name, header in _resolve(spec, _response(spec, exchange.status).get("headers", {})).items():
+        schema = _resolve(spec, header).get("schema", {})
+        value = exchange.header(name)
+        if value is None and not _resolve(spec, header).get("required"):
+            continue
+        if value is not None and _schema_ok(schema, _typed(schema, value), spec):
+            continue
+        if value is None and name.lower() == contract.replay_header.lower() and _ok(exchange.status):
+            found.add(NEVER_FALSE)
+        elif value is None and name.lower() == "retry-after" and _code(exchange) == "MTCH-0506":
+            found.add(CALLBACK_LIMIT_429)
+        else:
+            found.add(None)
+    return _only(found)
+
+
+def _only(found: set[Divergence | None]) -> tuple[Divergence, ...]:
+    """The divergences, in order, when each part of a failure has one; () when some part has none."""
+    if None in found or not found:
+        return ()
+    return tuple(sorted((d for d in found if d is not None), key=lambda d: (d.number, d.title)))
+
+
+_EXPLAINERS: dict[str, Explainer] = {
+    "not_a_server_error": _server_error,
+    "positive_data_acceptance": _valid_refused,
+    "ignored_auth": _auth_ignored,
+    "missing_required_header": _missing_header,
+    "negative_data_rejection": _invalid_accepted,
+    "response_headers_conformance": _header_problems,
+}
+
+
+# How Matcher answers an error, given how it read the request.
+
+
+def _refusal(exchange: Exchange, reading: Reading, expected_status: int | None) -> Divergence | None:
+    status, body = exchange.status, exchange.json()
     if status == 403 and "json" not in (exchange.header("content-type") or ""):
         return PLAIN_403
     if status == 429 and isinstance(body, dict) and body.get("code") == 429:
         return NUMERIC_429
-    if status >= 500:
-        return _server_error(sent, expected_status)
-    if 200 <= status < 300:
-        return _lenient_reading(sent)
+    if reading.refusal is not None:
+        return None  # Matcher would have refused the request first
+    target = reading.body.get("status")
+    if status == 500 and _code(exchange) == "MTCH-0002":
+        if reading.failure is not None:
+            return reading.failure
+        # From a status that allows the target, Matcher's only 500 is ASSIGNED -> RESOLVED without an assignee.
+        forbidden = expected_status in (None, 409) or (expected_status == 200 and target == "RESOLVED")
+        return FORBIDDEN_TRANSITION_500 if forbidden else None
+    message = _message(exchange)
+    unsupported = {
+        "OPEN": "apply callback: OPEN is not a valid callback resolution target: use ASSIGNED or RESOLVED",
+        "PENDING_RESOLUTION": "apply callback: callback status is unsupported: PENDING_RESOLUTION",
+    }
+    if status == 400 and expected_status != 200 and target in unsupported and message == unsupported[target]:
+        return UNSUPPORTED_TARGET
     return None
 
 
-def _server_error(sent: dict[str, Any], expected_status: int | None) -> Divergence | None:
-    target = sent.get("status")
-    if isinstance(target, str) and target.strip().upper() not in _STATUSES:
-        return UNKNOWN_STATUS_500
-    payload = sent.get("payload")
-    if isinstance(payload, dict) and any(
-        isinstance(payload.get(name), str) and payload[name].strip() and not _RFC3339.fullmatch(payload[name].strip())
-        for name in ("due_at", "dueAt", "updated_at", "updatedAt")
-    ):
-        return PAYLOAD_DATE_500
-    if expected_status == 409:
-        return FORBIDDEN_TRANSITION_500
-    if expected_status is None and isinstance(target, str) and target in _STATUSES:
-        return VALID_STATUS_500  # generated cases: the exception's status is not known, only likely
-    return None
+def _read(exchange: Exchange, contract: IdempotencyContract) -> Reading:
+    """Matcher's checks in its order: key format, path, key presence, content type, body, then its use case."""
+    primary, *aliases = contract.headers
+    key = exchange.request_header(primary) or next(filter(None, map(exchange.request_header, aliases)), None)
+    if key is not None and not _KEY.fullmatch(key.strip(GO_SPACE)):
+        return Reading("invalid idempotency key format")
+    exception_id = _exception_id(exchange)
+    if exception_id is None or not _UUID.fullmatch(exception_id):
+        return Reading("invalid exception id")
+    if not exchange.request_header(primary):
+        return Reading(KEY_REQUIRED_MESSAGE)
+    media = (exchange.request_header("content-type") or "").split(";")[0].strip().lower()
+    try:
+        raw = json.loads(exchange.request_body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raw = None
+    fields = _fields(raw) if media == "application/json" else {}
+    if any(not isinstance(fields.get(name), str) or not fields[name] for name in _TEXT_FIELDS[:3]):
+        return Reading(BAD_BODY_MESSAGE)
+    for name in _DATE_FIELDS:
+        if fields.get(name) is not None and not _rfc3339(fields[name]):
+            return Reading(f"invalid {name} format, expected RFC3339")
+    if exception_id.strip("{}").lower().removeprefix("urn:uuid:").replace("-", "").strip("0") == "":
+        return Reading("exception id is required")
+    return _use_case(fields)
 
 
-def _lenient_reading(sent: dict[str, Any]) -> Divergence | None:
-    target = sent.get("status")
-    if isinstance(target, str) and target not in _STATUSES and target.strip().upper() in _STATUSES:
-        return STATUS_ANY_CASE
-    if _blank(sent.get("externalSystem")) and not _blank(sent.get("callbackType")):
-        return CALLBACK_TYPE_FALLBACK
-    payload = sent.get("payload")
-    if isinstance(payload, dict) and any(
-        _blank(sent.get(name)) and any(not _blank(payload.get(alias)) for alias in aliases)
-        for name, aliases in (
-            ("externalSystem", ("external_system", "externalSystem")),
-            ("externalIssueId", ("external_issue_id", "externalIssueID")),
-            ("status", ("status",)),
-        )
-    ):
-        return PAYLOAD_FALLBACK
-    return None
+def _use_case(fields: dict[str, Any]) -> Reading:
+    """The use case's own reading: trimming, fallbacks, the status parse and the payload dates."""
+    payload = fields.get("payload") or {}
+    lenient: set[Divergence] = set()
+
+    def fallback(name: str, siblings: tuple[str, ...], keys: tuple[str, ...]) -> str:
+        value = _trim(fields.get(name))
+        if value:
+            return value
+        for sibling in siblings:
+            if _trim(fields.get(sibling)):
+                lenient.add(CALLBACK_TYPE_FALLBACK)
+                return _trim(fields.get(sibling))
+        for key in keys:
+            if _trim(payload.get(key)):
+                lenient.add(PAYLOAD_FALLBACK)
+                return _trim(payload.get(key))
+        return ""
+
+    system = fallback("externalSystem", ("callbackType",), ("external_system", "externalSystem"))
+    issue = fallback("externalIssueId", (), ("external_issue_id", "externalIssueID"))
+    status = fallback("status", (), ("status",))
+    for message, value in (("external system", system), ("external issue id", issue), ("callback status", status)):
+        if not value:
+            return Reading(f"{message} is required")
+    if status.upper() != fields["status"]:
+        lenient.add(STATUS_ANY_CASE)
+    if status.upper() not in STATUSES:
+        return Reading(failure=UNKNOWN_STATUS_500)
+    body = {name: fields[name] for name in ("callbackType", "resolutionNotes") if fields.get(name) is not None}
+    body.update(externalSystem=system, externalIssueId=issue, status=status.upper())
+    assignee = _trim(fields.get("assignee")) or _trim(payload.get("assignee"))
+    if assignee:
+        body["assignee"] = assignee
+    for name, keys in _DATE_FIELDS.items():
+        value = fields.get(name) or next((_trim(payload.get(k)) for k in keys if _trim(payload.get(k))), None)
+        if value is not None and not _rfc3339(value):
+            return Reading(failure=PAYLOAD_DATE_500)
+        if value is not None:
+            body[name] = value
+    return Reading(body=body, lenient=frozenset(lenient))
 
 
-def _blank(value: Any) -> bool:
-    return not isinstance(value, str) or not value.strip()
+def _fields(raw: Any) -> dict[str, Any]:
+    """The body's fields as Go's decoder binds them (names in any letter case, last wins); {} on a type error."""
+    if not isinstance(raw, dict):
+        return {}
+    known = {name.lower(): name for name in (*_TEXT_FIELDS, *_DATE_FIELDS, "payload")}
+    fields: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = known.get(key.lower())
+        if name is None:
+            continue
+        if value is not None and not isinstance(value, dict if name == "payload" else str):
+            return {}
+        fields[name] = value
+    return fields
+
+
+# Small readers of exchanges and of the spec.
+
+
+def _first_layer_misses(original: Exchange, again: Exchange) -> bool:
+    """The first layer's key holds the principal and the exact path and query; the second layer's does not."""
+    principal = ("authorization", "x-user-id")
+    return original.url != again.url or any(original.request_header(h) != again.request_header(h) for h in principal)
+
+
+def _alias_ignored(exchange: Exchange, contract: IdempotencyContract) -> bool:
+    primary = exchange.request_header(contract.headers[0])
+    return bool(primary) and any(value != primary for value in _aliases(exchange, contract))
+
+
+def _aliases(exchange: Exchange, contract: IdempotencyContract) -> list[str]:
+    return [v for v in map(exchange.request_header, contract.headers[1:]) if v is not None]
+
+
+def _as_other_tenant(exchange: Exchange) -> bool:
+    token = _bearer(exchange)
+    return token is not None and exchange.secrets.get(token) == _OTHER_TENANT
+
+
+def _bearer(exchange: Exchange) -> str | None:
+    scheme, _, token = (exchange.request_header("authorization") or "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _exception_id(exchange: Exchange) -> str | None:
+    match = re.search(r"/exceptions/([^/]*)/callback$", urlsplit(exchange.url).path)
+    return unquote(match.group(1)) if match else None
+
+
+def _replayed(exchange: Exchange, contract: IdempotencyContract) -> bool:
+    return exchange.header(contract.replay_header) == "true"
+
+
+def _ok(status: int) -> bool:
+    return 200 <= status < 300
+
+
+def _message(exchange: Exchange) -> str:
+    body = exchange.json()
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _code(exchange: Exchange) -> Any:
+    body = exchange.json()
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _trim(value: Any) -> str:
+    return value.strip(GO_SPACE) if isinstance(value, str) else ""
+
+
+def _rfc3339(value: str) -> bool:
+    """Go's `time.Parse(time.RFC3339, ...)`: date, time and zone, each in range."""
+    match = _RFC3339.fullmatch(value)
+    if match is None or (match.group(9) and (int(match.group(9)) > 23 or int(match.group(10)) > 59)):
+        return False
+    try:
+        datetime(*(int(part) for part in match.groups()[:6]))
+    except ValueError:
+        return False
+    return True
+
+
+def _typed(schema: dict[str, Any], value: str) -> Any:
+    """A header's text as the type its schema declares (Retry-After is an integer)."""
+    if schema.get("type") == "integer":
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _resolve(spec: dict[str, Any], node: Any) -> Any:
+    """What a local `$ref` points to (the node itself when it is none)."""
+    while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/"):
+        target: Any = spec
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _parameters(spec: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
+    for param in callback_operation(spec).get("parameters", []):
+        param = _resolve(spec, param)
+        if param.get("in") == where:
+            yield param
+
+
+def _response(spec: dict[str, Any], status: int) -> dict[str, Any]:
+    responses = callback_operation(spec).get("responses", {})
+    found = responses.get(str(status)) or responses.get(f"{status // 100}XX") or responses.get("default") or {}
+    return dict(_resolve(spec, found))
+
+
+def _body_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    body = _resolve(spec, callback_operation(spec).get("requestBody", {}))
+    return dict(_resolve(spec, body.get("content", {}).get("application/json", {}).get("schema", {})))
+
+
+def _auth_required(spec: dict[str, Any]) -> bool:
+    return bool(callback_operation(spec).get("security", spec.get("security")))
+
+
+def _path_ok(exchange: Exchange, spec: dict[str, Any]) -> bool:
+    value = _exception_id(exchange)
+    return value is not None and all(
+        _schema_ok(p.get("schema", {}), value, spec) for p in _parameters(spec, "path") if p["name"] == "exceptionId"
+    )
+
+
+def _body_ok(exchange: Exchange, spec: dict[str, Any]) -> bool:
+    media = (exchange.request_header("content-type") or "").split(";")[0].strip().lower()
+    try:
+        body = json.loads(exchange.request_body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return media == "application/json" and _schema_ok(_body_schema(spec), body, spec)
+
+
+def _schema_ok(schema: dict[str, Any], value: Any, spec: dict[str, Any]) -> bool:
+    return _validator(schema, spec).is_valid(value)
+
+
+_FORMATS = FormatChecker(formats=())
+_FORMATS.checks("date-time")(lambda value: not isinstance(value, str) or _rfc3339(value))
+_VALIDATORS: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], Draft4Validator]] = {}
+
+
+def _validator(schema: dict[str, Any], spec: dict[str, Any]) -> Draft4Validator:
+    """One validator per schema object of a spec (the entry keeps both alive, so their ids stay theirs)."""
+    entry = _VALIDATORS.get((id(schema), id(spec)))
+    if entry is None or entry[0] is not schema or entry[1] is not spec:
+        entry = (schema, spec, Draft4Validator(_inline(spec, schema), format_checker=_FORMATS))
+        _VALIDATORS[(id(schema), id(spec))] = entry
+    return entry[2]
+
+
+def _inline(spec: dict[str, Any], node: Any) -> Any:
+    """`node` with the spec's local `$ref`s replaced by what they point to (the spec's schemas do not recurse)."""
+    node = _resolve(spec, node)
+    if isinstance(node, dict):
+        return {key: _inline(spec, value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(spec, value) for value in node]
+    return node

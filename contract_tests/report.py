@@ -16,15 +16,21 @@ from contract_tests.client import Exchange
 
 Verdict = Literal["passed", "failed", "skipped", "error"]
 SHOWN = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
+SEPARATOR = "; "  # between the names of the known divergences one finding matches
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One way a check failed: a title, the full text (expected, received, curl) and a known divergence."""
+    """One way a check failed: a title, the full text (expected, received, curl) and the known divergence(s)."""
 
     title: str
     text: str
     divergence: str | None = None
+
+    @property
+    def divergences(self) -> list[str]:
+        """The names of the known divergences that together explain this failure (none: a failure of its own)."""
+        return self.divergence.split(SEPARATOR) if self.divergence else []
 
 
 @dataclass
@@ -176,13 +182,19 @@ def _har_entry(exchange: Exchange, secrets: Mapping[str, str]) -> dict[str, obje
 
 
 def _note(row: CheckResult) -> str:
-    divergences = sorted({f.divergence for f in row.findings if f.divergence})
+    divergences = sorted({name for finding in row.findings for name in finding.divergences}, key=_by_number)
     parts = [*divergences]
     if row.verdict in ("failed", "error") and row.findings:
         parts.insert(0, row.findings[0].title)
     if row.note:
         parts.append(row.note)
     return "; ".join(parts)
+
+
+def _by_number(name: str) -> tuple[int, str]:
+    """Known divergence names in the order of their numbers (#2 before #12)."""
+    number = name.partition("#")[2].partition(":")[0]
+    return (int(number) if number.isdigit() else 0, name)
 
 
 def _redact(text: str, secrets: Mapping[str, str]) -> str:

@@ -140,10 +140,12 @@ def _published_refusal(record: ExceptionRecord, callback: Callback) -> MockError
     current, target = record.status, callback.status
     if target not in ALLOWED[current]:
         allowed = sorted(ALLOWED[current])
-        hint = f"allowed from {current}: {', '.join(allowed)}" if allowed else f"{current} is final"
+        if allowed:
+            hint = f"from {current} a callback may ask for {' or '.join(allowed)}, or {current} to update metadata"
+        else:
+            hint = f"{current} is final: only {current} itself, to update metadata"
         return Conflict(
-            f"cannot move an exception from {current} to {target} ({hint}, or {current} itself)",
-            details={"from": current, "to": target},
+            f"cannot move an exception from {current} to {target} ({hint})", details={"from": current, "to": target}
         )
     if target == "ASSIGNED" and not callback.assignee:
         return BadRequest("callback assignee is required", details={"field": "assignee", "rule": "required"})
