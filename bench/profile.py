@@ -7,8 +7,6 @@
                  --meter cpu           CPU µs from time.process_time() (fast, but it moves with the load of
                                        a shared machine), rounds interleaved, the minimum kept
     breakdown  py-spy samples of the in-process app on one path, folded into components (the table below)
-    live       py-spy samples of `callback-kit serve` (memory store, 1 worker) under wrk on the first-processing
-               path, folded the same way plus the HTTP server's own share (uvicorn, httptools, socket writes)
 
 Both drive the app without a socket, so they measure the app alone; the HTTP server's share is what the main
 bench's `server CPU µs/request` adds on top (compare the bare app in-process and under wrk).
@@ -37,12 +35,10 @@ from bench.servers import ACME, ROOT, write_fixtures
 OUT = Path(__file__).resolve().parent / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
-SERVER = "HTTP server: uvicorn, httptools, event loop, socket I/O"
 # (component, regex on a py-spy frame "function (file:line)"); a sample goes to the innermost frame that matches.
 # Shared helpers (json, re, uuid, dataclasses, inspect, jsonschema, ConnexionRequest, and the kit's own helpers
 # in TRANSPARENT) have no rule, so their time goes to the component that called them.
 COMPONENTS: list[tuple[str, str]] = [
-    (SERVER, r"\((uvicorn|uvloop|httptools|asyncio)/"),
     ("store: settings reads (clock offset, fault rules)", r"\bget_setting \(mock_server/stores/"),
     ("store: claim / apply / complete / journal append", r"\(mock_server/stores/"),
     ("clock (Clock.now, iso)", r"\(mock_server/clock\.py"),
@@ -99,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     commands.choices["ablate"].add_argument("--only", default=None, help="comma-separated variant names")
     commands.choices["ablate"].add_argument("--out", type=Path, default=None)
     commands.choices["breakdown"].add_argument("--out", type=Path, default=None)
-    live = commands.add_parser("live", help="py-spy on the live mock under wrk (memory store, 1 worker)")
-    live.add_argument("--seconds", type=int, default=20)
-    live.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "variant":
         if args.meter == "instructions":
@@ -111,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "ablate":
         return _ablate_instructions(args) if args.meter == "instructions" else _ablate(args)
-    if args.command == "live":
-        return _live(args)
     return _breakdown(args)
 
 
@@ -247,8 +238,8 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
             "statuses": result["statuses"],
         })
     for row in table:
-        print(f"{row['variant']:30s} {row['minstr']:7.3f} M  Δ {row['delta_minstr']:+7.3f} M "
-              f"({row['delta_pct']:+6.1f} %)  {row['statuses']}")
+        delta = f"Δ {row['delta_minstr']:+7.3f} M ({row['delta_pct']:+6.1f} %)" if full else ""
+        print(f"{row['variant']:30s} {row['minstr']:7.3f} M  {delta}  {row['statuses']}")
     out = args.out or OUT / f"profile-instructions-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "meter": "instructions",
@@ -294,8 +285,9 @@ def _ablate(args: argparse.Namespace) -> int:
             "statuses": details[name]["statuses"],
         })
     for row in table:
-        print(f"{row['variant']:30s} min {row['min_us']:7.1f}  median {row['median_us']:7.1f}  "
-              f"Δ {row['delta_us']:+7.1f} µs ({row['delta_pct']:+5.1f} %)  gc {row['gc_us']} µs  {row['statuses']}")
+        delta = f"Δ {row['delta_us']:+7.1f} µs ({row['delta_pct']:+5.1f} %)" if full else ""
+        print(f"{row['variant']:30s} min {row['min_us']:7.1f}  median {row['median_us']:7.1f}  {delta}  "
+              f"gc {row['gc_us']} µs  {row['statuses']}")
     out = args.out or OUT / f"profile-ablate-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "rounds": args.rounds,
@@ -330,49 +322,11 @@ def _breakdown(args: argparse.Namespace) -> int:
     return 0
 
 
-def _live(args: argparse.Namespace) -> int:
-    import threading
+def fold(raw: str) -> tuple[list[tuple[str, float]], int]:
+    """Fold py-spy's raw stacks ("frame;frame;... count") into `COMPONENTS`; only samples inside a request count.
 
-    from bench.load import Load, run_wrk
-    from bench.run import _first_args
-    from bench.servers import start_mock
-
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        server = start_mock("memory://", 1, write_fixtures(tmp / "fixtures", 1000), tmp)
-        try:
-            load = Load()
-            run_wrk(server.url, "fresh_key.lua", _first_args(1000), load, 3)
-            measured: list[Any] = []
-            wrk = threading.Thread(target=lambda: measured.append(
-                run_wrk(server.url, "fresh_key.lua", _first_args(1000), load, args.seconds + 2)))
-            wrk.start()
-            time.sleep(1)
-            raw = tmp / "raw.txt"
-            subprocess.run([spy, "record", "--pid", str(server.process.pid), "--duration", str(args.seconds),
-                            "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(raw)],
-                           check=True, capture_output=True)
-            wrk.join()
-        finally:
-            server.stop()
-        table, total = fold(raw.read_text(), live=True)
-    print(f"{total} samples of the live server; wrk saw {measured[0].rps:.0f} req/s {measured[0].statuses}")
-    for name, share in table:
-        print(f"{share:5.1f} %  {name}")
-    out = args.out or OUT / "profile-live-memory-first.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"store": "memory", "path": "first", "samples": total, "rps": measured[0].rps,
-                               "components": [{"component": c, "percent": p} for c, p in table]}, indent=2) + "\n")
-    print(f"wrote {out}")
-    return 0
-
-
-def fold(raw: str, *, live: bool = False) -> tuple[list[tuple[str, float]], int]:
-    """Fold py-spy's raw stacks ("frame;frame;... count") into `COMPONENTS`.
-
-    In-process, only samples inside `Driver.call` count. Live, every sample counts: those outside the app
-    (parsing, the event loop) go to the HTTP server, as do socket writes deep inside the app's `send`.
+    (py-spy on the live server is no better: under wrk on the same 2 CPUs its wall-clock samples pile up in
+    socket writes, where the server is preempted; the bench's server CPU per request is the better measure.)
     """
     rules = [(name, re.compile(pattern)) for name, pattern in COMPONENTS]
     counts: Counter[str] = Counter()
@@ -380,15 +334,8 @@ def fold(raw: str, *, live: bool = False) -> tuple[list[tuple[str, float]], int]
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        if not count.isdigit():
-            continue
-        marker = "RequestResponseCycle.run_asgi " if live else "Driver.call "
-        inside = next((i for i, f in enumerate(frames) if f.startswith(marker)), None)
-        if inside is None and live:
-            total += int(count)
-            counts[SERVER] += int(count)
-            continue
-        if inside is None:
+        inside = next((i for i, f in enumerate(frames) if f.startswith("Driver.call ")), None)
+        if inside is None or not count.isdigit():
             continue
         total += int(count)
         owner = "other"

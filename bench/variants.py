@@ -334,6 +334,10 @@ PROTOTYPES: dict[str, tuple[str, list[Patch]]] = {
 PROTOTYPES["P fast path"] = (
     "valid callbacks skip Connexion (bench/fastpath.py); everything else goes through it unchanged", [],
 )
+PROTOTYPES["P fast path + store fixes"] = (
+    "the fast path, settings not re-read, SQLite journal trimmed by seq",
+    [clock_without_store, faults_without_store, sqlite_journal_trim],
+)
 VARIANTS = {**ABLATIONS, **PROTOTYPES}
 
 
@@ -344,7 +348,7 @@ def apply(name: str) -> dict[str, Any]:
         patch()
     if name == "security off":
         return {"auth": False}
-    if name == "P fast path":
+    if name.startswith("P fast path"):
         from bench.fastpath import wrap
 
         return {"wrap": wrap}

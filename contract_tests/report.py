@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,8 @@ from contract_tests.client import Exchange
 Verdict = Literal["passed", "failed", "skipped", "error"]
 SHOWN = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
 SEPARATOR = "; "  # between the names of the known divergences one finding matches
+# What XML 1.0 cannot hold: control characters and lone surrogates (generated requests carry both).
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,9 @@ def write_junit(results: Results, path: Path, properties: Mapping[str, str]) -> 
         if row.verdict == "skipped":
             ET.SubElement(case, "skipped", message=row.note)
         elif row.verdict in ("failed", "error"):
-            element = ET.SubElement(case, "failure" if row.verdict == "failed" else "error", message=_note(row))
-            element.text = "\n\n".join(f.text for f in row.findings)
+            kind = "failure" if row.verdict == "failed" else "error"
+            element = ET.SubElement(case, kind, message=_xml_text(_note(row)))
+            element.text = _xml_text("\n\n".join(f.text for f in row.findings))
         if row.cases:
             ET.SubElement(case, "system-out").text = f"cases: {row.cases}" + (f"; {row.note}" if row.note else "")
     root = ET.Element("testsuites")
@@ -189,6 +193,11 @@ def _note(row: CheckResult) -> str:
     if row.note:
         parts.append(row.note)
     return "; ".join(parts)
+
+
+def _xml_text(text: str) -> str:
+    """`text` with what XML cannot hold written as a Python escape (`\\x0b`), so the report stays readable."""
+    return _NOT_XML.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _by_number(name: str) -> tuple[int, str]:

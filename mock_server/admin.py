@@ -14,7 +14,8 @@ from mock_server.auth import Authenticator
 from mock_server.callbacks import parse_rfc3339
 from mock_server.clock import Clock, iso
 from mock_server.errors import BadRequest, Conflict, MockError, NotFound
-from mock_server.faults import RULES, parse_rule
+from mock_server.faults import parse_rule
+from mock_server.moment import RULES
 from mock_server.report import build_report
 from mock_server.seed import load_exceptions
 from mock_server.types import ExceptionRecord, Store

@@ -3,8 +3,11 @@
 Middleware, outermost first (Connexion's own in brackets; `mock_server.asgi` wraps it all in
 `DropConnectionMiddleware`, which needs the server's own `send`):
 
-    [ServerError] → RequestId → BodyLimit → MediaType → [Exception] → [SwaggerUI] → [Routing] → [Security] → Journal
-    → Faults → [RequestValidation] → [ResponseValidation] → [Lifespan] → Idempotency → [Context] → handler
+    [ServerError] → RequestId → BodyLimit → MediaType → [Exception] → [SwaggerUI] → [Routing] → [Security]
+    → Moment → Journal → Faults → [RequestValidation] → [ResponseValidation] → [Lifespan] → Idempotency
+    → [Context] → handler
+
+(with the matcher profile, Anonymous comes before Moment, and Idempotency before [RequestValidation]).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from mock_server.faults import FaultMiddleware
 from mock_server.handlers import CallbackHandler
 from mock_server.idempotency import IdempotencyMiddleware
 from mock_server.journal import JournalMiddleware
+from mock_server.moment import MomentMiddleware
 from mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
 from mock_server.request_id import RequestIdMiddleware
 from mock_server.seed import load_exceptions
@@ -101,6 +105,13 @@ def create_app(
     app.add_middleware(MediaTypeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     if not auth:
         app.add_middleware(AnonymousMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, tenant=DEFAULT_TENANT)
+    app.add_middleware(
+        MomentMiddleware,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
+        store=store,
+        clock=clock,
+        operation_id=CALLBACK_OPERATION,
+    )
     app.add_middleware(
         JournalMiddleware,
         position=MiddlewarePosition.BEFORE_VALIDATION,

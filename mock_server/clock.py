@@ -21,6 +21,10 @@ class Clock:
         self._store = store
         self._source = source
 
+    def wall(self) -> float:
+        """The clock's source time, without the shared offset."""
+        return self._source()
+
     async def now(self) -> float:
         offset = await self._store.get_setting(CLOCK_OFFSET)
         return self._source() + (float(offset) if offset else 0.0)

@@ -28,10 +28,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.errors import BadRequest, MockError, RateLimited, StoreUnavailable
 from mock_server.exchange import buffer_body, exception_id
 from mock_server.idempotency import principal_of
+from mock_server.moment import moment_of
 from mock_server.types import Store
 
 HEADER = b"x-mock-fault"
-RULES = "fault_rules"
 FAULT = "callback_kit.fault"
 Action = Literal["latency", "status", "lost_response", "slow_processing"]
 ACTIONS: tuple[Action, ...] = ("latency", "status", "lost_response", "slow_processing")
@@ -160,11 +160,11 @@ class FaultMiddleware:
         if header is not None:
             fault: Fault | None = parse_header(header.decode("latin-1"))
         else:
-            raw_rules = await self.store.get_setting(RULES)
+            moment = moment_of(scope)
             fault = None
-            if raw_rules:
+            if moment is not None and moment.rules:
                 body, receive = await buffer_body(receive)
-                fault = await self._from_rules(json.loads(raw_rules), scope, body)
+                fault = await self._from_rules(moment.rules, scope, body)
         if fault is None:
             await self.app(scope, receive, send)
             return

@@ -17,6 +17,7 @@ from mock_server.contract import IdempotencyContract
 from mock_server.errors import Conflict, RateLimited, Unauthorized
 from mock_server.faults import fault_of
 from mock_server.idempotency import Claim, claim_of, principal_of
+from mock_server.moment import now_of
 from mock_server.profiles import PUBLISHED, Profile
 from mock_server.types import Completion, InFlight, Replay, Store, StoredResponse
 
@@ -48,7 +49,7 @@ class CallbackHandler:
         if principal is None:  # unreachable behind the security step; never process anonymously
             raise Unauthorized("missing authorization token")
         callback = read_callback(body, server_errors=self.profile.server_errors)
-        now = await self.clock.now()
+        now = await now_of(scope, self.clock)
         if self.rate_limit is not None:
             await self._check_rate(principal.tenant, callback.external_system, now)
         fault = fault_of(scope)

@@ -29,6 +29,7 @@ from mock_server.clock import Clock
 from mock_server.contract import IdempotencyContract
 from mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError, from_exception
 from mock_server.exchange import buffer_body
+from mock_server.moment import now_of
 from mock_server.profiles import PUBLISHED, Profile
 from mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
 
@@ -113,7 +114,7 @@ class IdempotencyMiddleware:
         principal = principal_of(scope)
         scope_key = self._scope_key(scope, principal, key)
         print_ = fingerprint(body)
-        now = await self.clock.now()
+        now = await now_of(scope, self.clock)
         outcome = await self.store.claim(scope_key, print_, now, self.contract.in_flight_ttl)
         if isinstance(outcome, InFlight):
             raise self._in_flight(outcome)
@@ -155,7 +156,7 @@ class IdempotencyMiddleware:
             await self._release(claim)
         elif not claim.completed:
             response = StoredResponse(sent["status"], b"".join(sent["body"]), sent["content_type"])
-            now = await self.clock.now()
+            now = await now_of(scope, self.clock)
             claim.completed = await self.store.complete(claim.completion(response, now, self.contract.completed_ttl))
 
     async def _release(self, claim: Claim) -> None:

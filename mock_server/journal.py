@@ -19,6 +19,7 @@ from mock_server.errors import MockError, from_exception
 from mock_server.exchange import exception_id
 from mock_server.faults import fault_of
 from mock_server.idempotency import claim_of, fingerprint, principal_of
+from mock_server.moment import later_of
 from mock_server.request_id import request_id
 from mock_server.types import Store
 
@@ -84,7 +85,7 @@ class JournalMiddleware:
         if "code" not in answer and answer["body"]:
             answer.update(_error_fields(answer["body"]))
         entry = {
-            "at": iso(await self.clock.now()),
+            "at": iso(await later_of(scope, self.clock)),
             "requestId": request_id(scope),
             "tenant": principal.tenant if principal else None,
             "principal": principal.subject if principal else None,

@@ -139,6 +139,9 @@ class Store(Protocol):
     async def get_setting(self, name: str) -> str | None:
         """A shared run-time setting (clock offset, fault rules)."""
 
+    async def settings(self) -> dict[str, str]:
+        """Every shared run-time setting, in one read (a request takes this snapshot once)."""
+
     async def set_setting(self, name: str, value: str | None) -> None:
         """Set or clear a shared run-time setting."""
 

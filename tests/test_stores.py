@@ -468,6 +468,15 @@ def test_settings_can_be_set_read_and_cleared(store: Store, run: Run) -> None:
     assert run(store.get_setting("clock_offset")) is None
 
 
+def test_all_settings_come_back_in_one_snapshot(store: Store, run: Run) -> None:
+    """`settings()` holds every setting set, and none cleared."""
+    assert run(store.settings()) == {}
+    run(store.set_setting("clock_offset", "301"))
+    run(store.set_setting("fault_rules", "[]"))
+    run(store.set_setting("fault_rules", None))
+    assert run(store.settings()) == {"clock_offset": "301"}
+
+
 def test_ping_succeeds_when_the_store_is_reachable(store: Store, run: Run) -> None:
     """`ping` returns quietly on a working store."""
     run(store.ping())

@@ -116,6 +116,9 @@ class MemoryStore:
     async def get_setting(self, name: str) -> str | None:
         return self._settings.get(name)
 
+    async def settings(self) -> dict[str, str]:
+        return dict(self._settings)
+
     async def set_setting(self, name: str, value: str | None) -> None:
         if value is None:
             self._settings.pop(name, None)

@@ -260,6 +260,11 @@ class RedisStore:
             value = await self._redis.hget(self._key("settings"), name)
         return None if value is None else str(value)
 
+    async def settings(self) -> dict[str, str]:
+        async with _unavailable_on_failure():
+            values = await self._redis.hgetall(self._key("settings"))
+        return {str(k): str(v) for k, v in values.items()}
+
     async def set_setting(self, name: str, value: str | None) -> None:
         async with _unavailable_on_failure():
             if value is None:

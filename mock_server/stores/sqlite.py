@@ -178,12 +178,10 @@ class SQLiteStore:
 
     async def append_journal(self, entry: dict[str, Any]) -> None:
         with self._transaction() as db:
-            db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
-            # Keep the newest `journal_limit` rows: drop every row at or below the first one past the cap.
-            db.execute(
-                "DELETE FROM journal WHERE seq <= (SELECT seq FROM journal ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-                (max(0, self._journal_limit),),
-            )
+            cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
+            # Keep the newest `journal_limit` rows. Sequence numbers only grow, so the cut is one index range
+            # (an OFFSET over the cap would walk 10,000 rows on every request).
+            db.execute("DELETE FROM journal WHERE seq <= ?", ((cursor.lastrowid or 0) - max(0, self._journal_limit),))
 
     async def journal(self, limit: int) -> list[dict[str, Any]]:
         if limit <= 0:
@@ -211,6 +209,11 @@ class SQLiteStore:
         with self._reading() as db:
             row = db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
+
+    async def settings(self) -> dict[str, str]:
+        with self._reading() as db:
+            rows = db.execute("SELECT name, value FROM settings").fetchall()
+        return {str(name): str(value) for name, value in rows}
 
     async def set_setting(self, name: str, value: str | None) -> None:
         with self._transaction() as db:
