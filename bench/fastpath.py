@@ -2,9 +2,10 @@
 
 A request that is a well-formed callback (POST to the callback path, a bearer token that `Authenticator` accepts,
 JSON body) and passes the very same checks (the kit's own parameter validator, and the body schema checked by
-jsonschema-rs with jsonschema's date-time rule) runs the kit's own middlewares in their usual order without
-Connexion: RequestId → BodyLimit → errors → Journal → Faults → Idempotency → the handler. Anything else, every
-refusal of the contract included, goes to the Connexion app untouched, which answers exactly as it does today.
+jsonschema-rs with jsonschema's date-time rule) runs the kit's own middlewares, taken from the app's middleware
+list in the app's order, without Connexion's: e.g. RequestId → BodyLimit → [errors] → Moment → Journal → Faults →
+Idempotency → the handler. Anything else, every refusal of the contract included, goes to the Connexion app
+untouched, which answers exactly as it does today.
 
 The lead would build this in `mock_server/` (sketch in bench/PROFILE.md); here it wraps an app `create_app` built.
 """
@@ -32,14 +33,9 @@ class FastPath:
         from rfc3339_validator import validate_rfc3339
 
         from mock_server.auth import Authenticator, TokenTable
-        from mock_server.body_limit import BodyLimitMiddleware
         from mock_server.contract import idempotency_contract, load_spec
-        from mock_server.faults import FaultMiddleware
         from mock_server.handlers import CallbackHandler
-        from mock_server.idempotency import IdempotencyMiddleware
-        from mock_server.journal import JournalMiddleware
         from mock_server.profiles import PROFILES, derive_spec
-        from mock_server.request_id import RequestIdMiddleware
         from mock_server.validation import validator_map
 
         self.fallback = fallback
@@ -60,15 +56,8 @@ class FastPath:
         )
         self.limit = settings.max_body_bytes
         services = fallback.services
-        store, clock = services["store"], services["clock"]
-        self.handler = CallbackHandler(store, clock, contract, None, profile)
-        chain: ASGIApp = IdempotencyMiddleware(
-            self._endpoint, contract=contract, store=store, clock=clock, operation_id=OPERATION, profile=profile
-        )
-        chain = FaultMiddleware(chain, store=store, operation_id=OPERATION)
-        chain = JournalMiddleware(chain, store=store, clock=clock, operation_id=OPERATION,
-                                  key_headers=list(contract.headers))
-        self.chain = RequestIdMiddleware(BodyLimitMiddleware(_Errors(chain), limit=self.limit))
+        self.handler = CallbackHandler(services["store"], services["clock"], contract, None, profile)
+        self.chain = _kit_chain(fallback, self._endpoint)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = _PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
@@ -132,6 +121,23 @@ class FastPath:
         response = await self.handler.process_callback(scope["path_params"]["exceptionId"],
                                                         scope["extensions"]["bench.body"])
         await response(scope, receive, send)
+
+
+def _kit_chain(app: Any, endpoint: ASGIApp) -> ASGIApp:
+    """The app's own middlewares from `mock_server`, in its order, around `endpoint`; Connexion's exception
+    middleware becomes `_Errors` at its place, and the rest of Connexion's middlewares are left out."""
+    from connexion.middleware.exceptions import ExceptionMiddleware
+
+    chain = endpoint
+    for entry in reversed(app.middleware.middlewares):
+        factory = getattr(entry, "func", entry)
+        if factory is ExceptionMiddleware:
+            chain = _Errors(chain)
+        elif getattr(factory, "__module__", "").startswith("mock_server."):
+            if factory.__name__ == "AnonymousMiddleware":
+                raise RuntimeError("the fast path prototype handles bearer auth only")
+            chain = entry(chain)
+    return chain
 
 
 class _Errors:

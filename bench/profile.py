@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ACME, ROOT, write_fixtures
+from bench.servers import ACME, ROOT, code_state, write_fixtures
 
 OUT = Path(__file__).resolve().parent / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -97,10 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.choices["breakdown"].add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "variant":
-        if args.meter == "instructions":
-            print(json.dumps(_variant_counted(args.name, args.store, args.path, args.n, args.warmup, args.journal)))
-        else:
-            print(json.dumps(_variant(args.name, args.store, args.path, args.n, args.warmup, args.journal)))
+        from bench.variants import Obsolete
+
+        measure = _variant_counted if args.meter == "instructions" else _variant
+        try:
+            result = measure(args.name, args.store, args.path, args.n, args.warmup, args.journal)
+        except Obsolete as exc:
+            result = {"obsolete": str(exc)}
+        print(json.dumps(result))
         return 0
     if args.command == "ablate":
         return _ablate_instructions(args) if args.meter == "instructions" else _ablate(args)
@@ -212,10 +216,13 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
             totals = [int(line.split()[1]) for p in Path(tmp).glob("callgrind.out*")
                       for line in p.read_text(errors="replace").splitlines() if line.startswith("totals:")]
+        result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
+        if "obsolete" in result:
+            print(f"{name:30s} obsolete ({result['obsolete']})", flush=True)
+            return name, None
         if done.returncode != 0 or not totals:
             print(f"{name}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
             return name, None
-        result = json.loads(done.stdout.strip().splitlines()[-1])
         result["instructions_per_request"] = round(sum(totals) / result["n"])
         print(f"{name:30s} {result['instructions_per_request'] / 1e6:7.3f} M instr/request  {result['statuses']}",
               flush=True)
@@ -243,7 +250,7 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
     out = args.out or OUT / f"profile-instructions-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "meter": "instructions",
-                               "rows": table}, indent=2) + "\n")
+                               "code": code_state(), "rows": table}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 
@@ -266,6 +273,9 @@ def _ablate(args: argparse.Namespace) -> int:
                 print(f"{name}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
                 continue
             result = json.loads(done.stdout.strip().splitlines()[-1])
+            if "obsolete" in result:
+                print(f"{name:30s} obsolete ({result['obsolete']})", flush=True)
+                continue
             samples[name] += result["samples_us"]
             details[name] = result
             print(f"round {round_ + 1} {name:30s} {result['median_us']:7.1f} µs  {result['statuses']}", flush=True)
@@ -291,7 +301,8 @@ def _ablate(args: argparse.Namespace) -> int:
     out = args.out or OUT / f"profile-ablate-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "rounds": args.rounds,
-                               "loadavg": os.getloadavg(), "rows": table}, indent=2) + "\n")
+                               "meter": "cpu", "loadavg": os.getloadavg(), "code": code_state(), "rows": table},
+                              indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 
@@ -316,7 +327,7 @@ def _breakdown(args: argparse.Namespace) -> int:
         print(f"{share:5.1f} %  {name}")
     out = args.out or OUT / f"profile-breakdown-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"store": args.store, "path": args.path, "samples": total,
+    out.write_text(json.dumps({"store": args.store, "path": args.path, "samples": total, "code": code_state(),
                                "components": [{"component": c, "percent": p} for c, p in table]}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0

@@ -101,7 +101,7 @@ def write_all(results: dict[str, Any], out: Path) -> list[Path]:
         f"`wrk -t{load['threads']} -c{load['connections']} -d{load['seconds']}s` per path after a "
         f"{load['warmup_seconds']} s warm-up (and {load['start_warmup_seconds']} s when a server starts, Prism "
         f"{3 * load['start_warmup_seconds']} s) · {meta['exceptions']} seeded exceptions · "
-        f"whole run {meta['seconds']:.0f} s · `{meta['command']}`",
+        f"whole run {meta['seconds']:.0f} s · `{meta['command']}` · mock at {_code(meta)}",
         "",
         "wrk runs on the same CPUs as the server: numbers are relative to the bare app of this run. "
         "`server CPU µs/req` is the CPU time of the server's processes divided by the requests answered: it "
@@ -157,6 +157,12 @@ def chart(rows: list[dict[str, Any]], path: Path, *, title: str) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _code(meta: dict[str, Any]) -> str:
+    code = meta.get("code") or {}
+    changes = code.get("mock_server_changes") or []
+    return f"{code.get('commit', '?')}" + (f" + uncommitted changes to {', '.join(changes)}" if changes else "")
 
 
 def _cpu(row: dict[str, Any]) -> str:

@@ -39,6 +39,7 @@ from bench.servers import (
     TOKEN,
     Server,
     ServerFailed,
+    code_state,
     install_prism,
     start_bare,
     start_mock,
@@ -358,6 +359,7 @@ def _meta(load: Load, args: argparse.Namespace, started: float) -> dict[str, Any
         "exceptions": args.exceptions,
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "command": " ".join(["python -m bench", *(sys.argv[1:])]),
+        "code": code_state(),
     }
 
 

@@ -86,6 +86,16 @@ class Server:
             return ""
 
 
+def code_state() -> dict[str, object]:
+    """Which mock the numbers are of: the commit, and the files of `mock_server/` changed since (read-only git)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--", "mock_server").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown", "mock_server_changes": changed}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -70,34 +70,22 @@ def no_request_validation() -> None:
     RequestValidationOperation.__call__ = call
 
 
-def clock_without_store() -> None:
-    """Upper bound of caching the clock offset: `Clock.now()` never reads the store."""
-    from mock_server.clock import Clock
-
-    async def now(self: Any) -> float:
-        return float(self._source())
-
-    Clock.now = now  # type: ignore[method-assign]
-
-
-def faults_without_store() -> None:
-    """Upper bound of caching the fault rules: no rules are ever read (none are set in the bench)."""
-    from mock_server.faults import RULES
-
-    def wrap(get_setting: Callable[..., Any]) -> Callable[..., Any]:
-        async def patched(self: Any, name: str) -> str | None:
-            if name == RULES:
-                return None
-            return await get_setting(self, name)
-
-        return patched
-
+def settings_not_read() -> None:
+    """Upper bound of caching the shared settings (clock offset, fault rules): the store never reads them."""
     from mock_server.stores.memory import MemoryStore
     from mock_server.stores.redis import RedisStore
     from mock_server.stores.sqlite import SQLiteStore
 
+    async def settings(self: Any) -> dict[str, str]:
+        return {}
+
+    async def get_setting(self: Any, name: str) -> str | None:
+        return None
+
     for cls in (MemoryStore, SQLiteStore, RedisStore):
-        cls.get_setting = wrap(cls.get_setting)  # type: ignore[method-assign]
+        cls.get_setting = get_setting  # type: ignore[method-assign]
+        if hasattr(cls, "settings"):
+            cls.settings = settings
 
 
 def security_signature_cached() -> None:
@@ -274,27 +262,6 @@ def jsonschema_rs_fast_path() -> None:
     validation._schema_validator = validator
 
 
-def sqlite_journal_trim() -> None:
-    """Prototype: trim the SQLite journal by sequence number instead of `ORDER BY seq DESC LIMIT 1 OFFSET 10000`,
-    which walks the whole table (every entry's text included) on every append."""
-    from mock_server.stores.sqlite import SQLiteStore
-
-    async def append_journal(self: Any, entry: dict[str, Any]) -> None:
-        with self._transaction() as db:
-            cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
-            # seq is the rowid: the newest row's is `lastrowid`, and rows are only ever trimmed from the oldest end.
-            db.execute("DELETE FROM journal WHERE seq <= ?", (cursor.lastrowid - max(0, self._journal_limit),))
-
-    SQLiteStore.append_journal = append_journal  # type: ignore[method-assign]
-
-
-def gc_threshold() -> None:
-    """Prototype: collect the youngest generation less often (the mock allocates many short-lived objects)."""
-    import gc
-
-    gc.set_threshold(50_000, 20, 20)
-
-
 ABLATIONS: dict[str, tuple[str, list[Patch]]] = {
     "full": ("the mock as it is", []),
     "no RequestId": ("RequestIdMiddleware passes through", [no_request_id]),
@@ -305,8 +272,8 @@ ABLATIONS: dict[str, tuple[str, list[Patch]]] = {
     "no Idempotency": ("IdempotencyMiddleware passes through (no claim, no replay)", [no_idempotency]),
     "no RequestValidation": ("Connexion's RequestValidationOperation passes through", [no_request_validation]),
     "security off": ("auth off: the spec has no security, AnonymousMiddleware sets the principal", []),
-    "clock without store": ("Clock.now() never reads the offset from the store", [clock_without_store]),
-    "faults without store": ("FaultMiddleware never reads its rules from the store", [faults_without_store]),
+    "settings not read": ("the store returns no settings (clock offset, fault rules) without a read",
+                          [settings_not_read]),
 }
 PROTOTYPES: dict[str, tuple[str, list[Patch]]] = {
     "P security signature cached": ("cache Connexion's per-request inspect.signature in security",
@@ -318,37 +285,30 @@ PROTOTYPES: dict[str, tuple[str, list[Patch]]] = {
                          [handler_direct]),
     "P jsonschema-rs": ("validate bodies with jsonschema-rs, jsonschema only to word errors",
                         [jsonschema_rs_fast_path]),
-    "P settings once": ("clock offset and fault rules not re-read from the store (upper bound)",
-                        [clock_without_store, faults_without_store]),
-    "P gc threshold": ("gc.set_threshold(50000, 20, 20)", [gc_threshold]),
-    "P sqlite journal trim": ("SQLite journal trimmed by seq, not by OFFSET", [sqlite_journal_trim]),
     "P all": ("every prototype above together", [
-        security_signature_cached, validation_setup_cached, fingerprint_once, handler_direct,
-        jsonschema_rs_fast_path, clock_without_store, faults_without_store, gc_threshold, sqlite_journal_trim,
+        security_signature_cached, validation_setup_cached, fingerprint_once, handler_direct, jsonschema_rs_fast_path,
     ]),
-    "P all but settings": ("every prototype but the settings cache (behaviour-neutral ones only)", [
-        security_signature_cached, validation_setup_cached, fingerprint_once, handler_direct,
-        jsonschema_rs_fast_path, gc_threshold, sqlite_journal_trim,
-    ]),
+    "P fast path": ("valid callbacks skip Connexion (bench/fastpath.py); everything else goes through it unchanged",
+                    []),
 }
-PROTOTYPES["P fast path"] = (
-    "valid callbacks skip Connexion (bench/fastpath.py); everything else goes through it unchanged", [],
-)
-PROTOTYPES["P fast path + store fixes"] = (
-    "the fast path, settings not re-read, SQLite journal trimmed by seq",
-    [clock_without_store, faults_without_store, sqlite_journal_trim],
-)
 VARIANTS = {**ABLATIONS, **PROTOTYPES}
 
 
+class Obsolete(RuntimeError):
+    """The code a variant patches is gone (the optimisation it sketches has probably been applied)."""
+
+
 def apply(name: str) -> dict[str, Any]:
-    """Patch for variant `name`; returns the `build()` options it needs."""
+    """Patch for variant `name`; returns the `build()` options it needs. Raises `Obsolete`."""
     _description, patches = VARIANTS[name]
-    for patch in patches:
-        patch()
+    try:
+        for patch in patches:
+            patch()
+    except (ImportError, AttributeError) as exc:
+        raise Obsolete(f"{name}: {exc}") from None
     if name == "security off":
         return {"auth": False}
-    if name.startswith("P fast path"):
+    if name == "P fast path":
         from bench.fastpath import wrap
 
         return {"wrap": wrap}

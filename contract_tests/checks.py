@@ -118,6 +118,7 @@ def processed_once(answers: Sequence[Exchange], contract: IdempotencyContract) -
     fresh = [a for a in answers if a.status == 200 and not _replayed(a, contract)]
     in_flight = contract.in_flight
     verdicts = []
+    bare: Exchange | None = None  # an in-flight answer without Retry-After
     if len(fresh) != 1:
         verdicts.append(f"{len(fresh)} of {len(answers)} requests were processed")
     for answer in answers:
@@ -128,18 +129,21 @@ def processed_once(answers: Sequence[Exchange], contract: IdempotencyContract) -
         if answer.status == in_flight.status and code == in_flight.code:
             if in_flight.retry_after is not None and answer.header("retry-after") is None:
                 verdicts.append("an in-flight answer had no Retry-After")
+                bare = bare or answer
         elif not (_replayed(answer, contract) and fresh and answer.body == fresh[0].body and answer.status == 200):
             verdicts.append(f"an answer was neither a replay nor in flight: {answer.describe(contract.replay_header)}")
     if verdicts:
         statuses = ", ".join(
             f"{a.status}/{a.header(contract.replay_header) or '-'}" for a in sorted(answers, key=lambda a: a.status)
         )
+        only_bare = bare is not None and set(verdicts) == {"an in-flight answer had no Retry-After"}
         raise _violation(
             f"{len(answers)} simultaneous requests with one key: {verdicts[0]}",
             f"exactly one 200 with {contract.replay_header}: false; the others identical replays "
             f"({contract.replay_header}: true) or {in_flight.status} {in_flight.code}",
-            fresh[-1] if len(fresh) > 1 else answers[0],
+            bare if only_bare and bare is not None else fresh[-1] if len(fresh) > 1 else answers[0],
             contract,
+            expected_status=in_flight.status if only_bare else None,
             note=f"Answers (status/{contract.replay_header}): {statuses}. Send the request below "
             f"{len(answers)} times at once to reproduce.",
         )

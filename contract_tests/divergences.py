@@ -59,6 +59,7 @@ NEVER_FALSE = Divergence(3, "X-Idempotency-Replayed never 'false' (absent on fir
 REQUEST_ID_UNCHECKED = Divergence(4, "X-Request-Id not validated (any value is accepted, then sanitised)")
 REPLAY_FIRST = Divergence(5, "a repeated key is replayed before the request is validated (body and path unread)")
 DEDUP_200 = Divergence(5, "a duplicate caught by the second dedup layer is a fresh 200 without the replay header")
+BARE_IN_FLIGHT_409 = Divergence(5, "409 MTCH-0018 for a key in flight without Retry-After (reference section 3.4)")
 AUTH_OPTIONAL = Divergence(6, "bearer auth enforced only when enabled (off by default)")
 ONE_TENANT = Divergence(6, "bearer auth off by default: every token is the same default tenant")
 UNKNOWN_STATUS_500 = Divergence(7, "500 for an unknown status value")
@@ -105,6 +106,11 @@ def classify(
     crossed = (replayed and expected_replay is False) or (_ok(status) and not replayed and expected_status == 404)
     if crossed and _as_other_tenant(exchange) and _tokens_ignored(exchange):
         return ONE_TENANT
+    in_flight = contract.in_flight
+    if expected_status == in_flight.status == status and in_flight.retry_after is not None:
+        body = exchange.json()
+        if isinstance(body, dict) and body.get("code") == in_flight.code and exchange.header("retry-after") is None:
+            return BARE_IN_FLIGHT_409
     if _ok(status) and exchange.header(contract.replay_header) is None and exchange.json() == ACCEPTED:
         if expected_replay is False and expected_status in (None, status):
             return NEVER_FALSE

@@ -93,8 +93,8 @@ def read_callback(body: dict[str, Any], *, server_errors: bool = False) -> Callb
         callback_type=_text(body, "callbackType"),
         resolution_notes=notes,
         assignee=_text(body, "assignee") or _text(payload, "assignee"),
-        due_at=_time(body, payload, "dueAt", "due_at"),
-        updated_at=_time(body, payload, "updatedAt", "updated_at"),
+        due_at=_time(body, payload, "dueAt", "due_at", server_errors=server_errors),
+        updated_at=_time(body, payload, "updatedAt", "updated_at", server_errors=server_errors),
     )
 
 
@@ -181,14 +181,19 @@ def _text(source: dict[str, Any], name: str) -> str | None:
     return value.strip(BLANK) or None
 
 
-def _time(body: dict[str, Any], payload: dict[str, Any], name: str, snake: str) -> str | None:
+def _time(
+    body: dict[str, Any], payload: dict[str, Any], name: str, snake: str, *, server_errors: bool = False
+) -> str | None:
     raw = body.get(name)
-    if raw is None:
+    from_payload = raw is None
+    if from_payload:
         raw = _text(payload, snake) or _text(payload, name)
     if raw is None:
         return None
     parsed = parse_rfc3339(raw) if isinstance(raw, str) else None
     if parsed is None:
+        if from_payload and server_errors:  # Matcher 2.1 parses payload dates after its checks: a 500
+            raise MockError("an unexpected error occurred")
         raise BadRequest(
             f"invalid {name} format {raw!r}: expected RFC 3339, e.g. 2026-11-07T05:31:56Z",
             details={"field": name, "rule": "format"},

@@ -92,7 +92,7 @@ class CallbackHandler:
         window_start = math.floor(now / RATE_WINDOW) * RATE_WINDOW
         hits = await self.store.hit(f"rate:{tenant}:{system}", window_start, RATE_WINDOW)
         if self.rate_limit is not None and hits > self.rate_limit:
-            if not self.profile.rate_limit_retry_after:
+            if not self.profile.retry_after:
                 raise RateLimited("callback rate limit exceeded")
             retry_after = max(1, math.ceil(window_start + RATE_WINDOW - now))
             raise RateLimited(

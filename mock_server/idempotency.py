@@ -219,8 +219,9 @@ class IdempotencyMiddleware:
             "tenant": principal.tenant if principal else "",
             "principal": principal.subject if principal else "",
             "method": scope["method"],
-            # The exception id is case-insensitive: spelling it differently must not apply a callback twice.
-            "path": scope["path"].lower(),
+            # The exception id is case-insensitive: spelling it differently must not apply a callback twice
+            # (Matcher keys the raw path, and leaves such duplicates to its second layer).
+            "path": scope["path"] if self.profile.raw_path_in_scope else scope["path"].lower(),
         }
         return json.dumps([*(parts[name] for name in self.contract.scope), key], separators=(",", ":"))
 
@@ -236,7 +237,7 @@ class IdempotencyMiddleware:
         error = Conflict(
             "A request with this idempotency key is currently being processed",
             code=spec.code,
-            headers={"Retry-After": str(retry_after)},
+            headers={"Retry-After": str(retry_after)} if self.profile.retry_after else None,
         )
         error.status = spec.status
         return error

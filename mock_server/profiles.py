@@ -31,7 +31,8 @@ class Profile:
     server_errors: bool  # 500 for unknown status values and forbidden transitions, as the reference
     auth_by_default: bool
     rate_limit_per_minute: int | None
-    rate_limit_retry_after: bool
+    retry_after: bool  # Retry-After on the in-flight 409 and the rate limit's 429
+    raw_path_in_scope: bool  # the key's scope takes the path as spelled (Matcher) instead of lower-cased
     forbidden_as_text: bool  # the RBAC 403 is plain text `Forbidden`
     keys_must_agree: bool  # both key headers with different values is a 400 (else the first one wins)
 
@@ -46,7 +47,8 @@ PUBLISHED = Profile(
     server_errors=False,
     auth_by_default=True,
     rate_limit_per_minute=None,
-    rate_limit_retry_after=True,
+    retry_after=True,
+    raw_path_in_scope=False,
     forbidden_as_text=False,
     keys_must_agree=True,
 )
@@ -60,7 +62,8 @@ MATCHER = Profile(
     server_errors=True,
     auth_by_default=False,
     rate_limit_per_minute=60,
-    rate_limit_retry_after=False,
+    retry_after=False,
+    raw_path_in_scope=True,
     forbidden_as_text=True,
     keys_must_agree=False,
 )
@@ -90,6 +93,7 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
     # The reference reads the alias only as a fallback key, and ignores it when X-Idempotency-Key is present.
     params["IdempotencyKeyAlias"]["schema"] = {"type": "string"}
     operation = derived["paths"][CALLBACK_PATH]["post"]
+    operation["x-idempotency"]["errors"]["inFlight"].pop("retryAfterSeconds", None)  # Matcher sends none
     ok_headers = operation["responses"]["200"]["headers"]
     ok_headers["X-Idempotency-Replayed"] = {
         "required": False,
@@ -99,8 +103,11 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
     body = components["schemas"]["CallbackRequest"]
     body.pop("anyOf", None)  # the assignee rule is checked when applying (400), not by the schema
     payload = components["schemas"]["CallbackPayload"]["properties"]
-    for key, schema in payload.items():  # Matcher ignores a payload value that is not a string
-        payload[key] = {k: v for k, v in schema.items() if k in ("format", "description")}
+    for key in payload:  # Matcher ignores a payload value that is not a string, and answers 500 to a bad date
+        payload[key] = {"description": "Read as a fallback when it is a string; a malformed date is a 500."}
+    for name, schema in body["properties"].items():  # Matcher reads null as absent
+        if name not in body["required"]:
+            schema["nullable"] = True
     body["properties"]["status"] = {
         "type": "string",
         "minLength": 1,

@@ -11,6 +11,7 @@ import json
 import typing as t
 
 from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from connexion.validators.parameter import draft4_format_checker
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
@@ -194,11 +195,13 @@ _FORMATS.checks("date-time")(_strict_date_time)
 def _schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
     """One validator per schema object, built on first use (Connexion would rebuild it per request).
 
+    Connexion's Draft 4 validator, which knows OpenAPI's `nullable`, with the strict date-time check.
+
     The entry keeps the schema alive, so its id cannot be reused by another object.
     """
     entry = _VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
-        entry = (schema, Draft4Validator(schema, format_checker=_FORMATS))
+        entry = (schema, Draft4RequestValidator(schema, format_checker=_FORMATS))
         _VALIDATORS[id(schema)] = entry
     return entry[1]
 

@@ -37,6 +37,7 @@ EXPECTED: dict[str, set[int]] = {
     "idempotency/key_is_optional": {1},
     "idempotency/alias_header_is_equivalent": {2},
     "idempotency/disagreeing_key_headers_are_rejected": {2},
+    "idempotency/concurrent_requests_are_processed_once": {5},
     "idempotency/replay_does_not_apply_again": {7},
     "idempotency/failed_request_is_not_stored": {7},
     "idempotency/key_is_scoped_by_exception": {7},

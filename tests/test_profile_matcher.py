@@ -6,6 +6,7 @@ Matcher uses with auth off (`11111111-1111-1111-1111-111111111111`).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -241,6 +242,59 @@ def test_a_body_over_the_limit_is_413(mock: Mock) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert_error(answer, 413, "MTCH-0010", "The request payload is too large.")
+
+
+def test_a_malformed_payload_date_is_a_500(mock: Mock) -> None:
+    """A payload `due_at` that is no date is parsed after the checks: 500 MTCH-0002 (a top-level one is 400)."""
+    answer = mock.callback(
+        OPEN, body("ASSIGNED", assignee="a", payload={"due_at": "not-a-date"}), token=None, key=key()
+    )
+    assert_error(answer, 500, "MTCH-0002", "an unexpected error occurred")
+
+
+def test_a_null_optional_field_counts_as_absent(mock: Mock) -> None:
+    """`"dueAt": null` is accepted, as no due date."""
+    answer = mock.callback(OPEN, body("ASSIGNED", assignee="a", dueAt=None), token=None, key=key())
+    assert answer.status_code == 200
+    assert mock.exception(OPEN)["dueAt"] is None
+
+
+def test_the_same_key_on_another_spelling_of_the_path_is_caught_by_the_second_layer(mock: Mock) -> None:
+    """Section 4.4: an upper-case id misses the first layer; the second answers a fresh 200 and changes nothing."""
+    same = key()
+    mock.callback(OPEN, body("RESOLVED"), token=None, key=same)
+    version = mock.exception(OPEN)["version"]
+    answer = mock.callback(OPEN.upper(), body("RESOLVED"), token=None, key=same)
+    assert (answer.status_code, answer.json()) == (200, {"status": "accepted"})
+    assert "X-Idempotency-Replayed" not in answer.headers
+    assert mock.exception(OPEN)["version"] == version
+
+
+def test_a_key_in_flight_is_409_without_retry_after(mock: Mock) -> None:
+    """Scenario 2: a concurrent request with the key in flight gets 409 MTCH-0018, and Matcher sends no Retry-After."""
+    same = key()
+
+    async def race() -> tuple[int, int, dict[str, str]]:
+        first = asyncio.create_task(
+            mock.send_callback(OPEN, body(), token=None, key=same, headers={"X-Mock-Fault": "slow-processing=300"})
+        )
+        await wait_until_in_flight(mock, same)
+        second = await mock.send_callback(OPEN, body(), token=None, key=same)
+        return (await first).status_code, second.status_code, dict(second.headers)
+
+    first, second, headers = mock.run(race())
+    assert (first, second) == (200, 409)
+    assert "retry-after" not in headers
+
+
+async def wait_until_in_flight(mock: Mock, key: str) -> None:
+    """Poll the admin API until `key` is held in flight (bounded)."""
+    for _ in range(500):
+        answer = await mock.http.get("/_mock/idempotency", headers={"Authorization": "Bearer kit-admin-token"})
+        if any(key in r["scopeKey"] and r["state"] == "in_flight" for r in answer.json()):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"key {key} never went in flight")
 
 
 def test_with_auth_on_a_missing_token_is_401() -> None:
