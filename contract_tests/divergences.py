@@ -69,7 +69,7 @@ PLAIN_403 = Divergence(7, "403 from the auth layer as plain text, not the error 
 CALLBACK_LIMIT_429 = Divergence(8, "429 from the callback rate limiter (MTCH-0506) without Retry-After")
 NUMERIC_429 = Divergence(8, "429 with the lib-commons body (numeric code 429)")
 PAYLOAD_FALLBACK = Divergence(9, "payload used as a fallback for blank top-level fields")
-PAYLOAD_IGNORED = Divergence(9, "payload values not read unless as a fallback (non-string values ignored)")
+PAYLOAD_IGNORED = Divergence(9, "payload not read unless as a fallback (null, or non-string values, ignored)")
 STATUS_ANY_CASE = Divergence(11, "status values read trimmed and in any letter case")
 UNSUPPORTED_TARGET = Divergence(11, "only ASSIGNED and RESOLVED transitions succeed (400 'apply callback: ...')")
 CALLBACK_TYPE_FALLBACK = Divergence(12, "callbackType used as a fallback for a blank externalSystem")
@@ -187,11 +187,13 @@ def _invalid_accepted(
     elif reading.refusal is not None or reading.failure is not None or not _path_ok(exchange, spec):
         found.add(None)
     else:
-        payload = _fields(exchange.request_json()).get("payload")  # an object or None: `_read` checked
+        fields = _fields(exchange.request_json())
+        payload = fields.get("payload")  # an object or None: `_read` checked
         payload_schema = _body_schema(spec).get("properties", {}).get("payload", {})
-        if payload is not None and not _schema_ok(payload_schema, payload, spec):
+        if "payload" in fields and (payload is None or not _schema_ok(payload_schema, payload, spec)):
             found.add(PAYLOAD_IGNORED)
-        found.update(reading.lenient if _schema_ok(_body_schema(spec), reading.body, spec) else {None})
+        body = {k: v for k, v in reading.body.items() if not (k == "payload" and v is None)}
+        found.update(reading.lenient if _schema_ok(_body_schema(spec), body, spec) else {None})
     return _only(found)
 
 

@@ -252,11 +252,11 @@ def test_a_malformed_payload_date_is_a_500(mock: Mock) -> None:
     assert_error(answer, 500, "MTCH-0002", "an unexpected error occurred")
 
 
-def test_a_null_optional_field_counts_as_absent(mock: Mock) -> None:
-    """`"dueAt": null` is accepted, as no due date."""
-    answer = mock.callback(OPEN, body("ASSIGNED", assignee="a", dueAt=None), token=None, key=key())
+def test_a_null_payload_counts_as_absent(mock: Mock) -> None:
+    """`"payload": null` is accepted, as no payload."""
+    answer = mock.callback(OPEN, body("ASSIGNED", assignee="a", payload=None), token=None, key=key())
     assert answer.status_code == 200
-    assert mock.exception(OPEN)["dueAt"] is None
+    assert mock.exception(OPEN)["status"] == "ASSIGNED"
 
 
 def test_the_same_key_on_another_spelling_of_the_path_is_caught_by_the_second_layer(mock: Mock) -> None:
