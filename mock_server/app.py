@@ -5,7 +5,7 @@ Middleware, outermost first (Connexion's own in brackets; `mock_server.asgi` wra
 
     [ServerError] → RequestId → BodyLimit → MediaType → [Exception] → [SwaggerUI] → [Routing] → [Security]
     → Moment → Journal → Faults → [RequestValidation] → [ResponseValidation] → [Lifespan] → Idempotency
-    → [Context] → handler
+    → CallbackEndpoint (the callback operation ends here) → [Context] → Connexion's handler layer
 
 (with the matcher profile, Anonymous comes before Moment, and Idempotency before [RequestValidation]).
 """
@@ -36,7 +36,7 @@ from mock_server.clock import Clock
 from mock_server.contract import idempotency_contract, load_spec
 from mock_server.errors import BadRequest, MockError, Unauthorized, from_exception, render
 from mock_server.faults import FaultMiddleware
-from mock_server.handlers import CallbackHandler
+from mock_server.handlers import CallbackEndpoint, CallbackHandler
 from mock_server.idempotency import IdempotencyMiddleware
 from mock_server.journal import JournalMiddleware
 from mock_server.moment import MomentMiddleware
@@ -137,6 +137,9 @@ def create_app(
         operation_id=CALLBACK_OPERATION,
         profile=profile,
         error_response=respond,
+    )
+    app.add_middleware(
+        CallbackEndpoint, position=MiddlewarePosition.BEFORE_CONTEXT, handler=callbacks, operation_id=CALLBACK_OPERATION
     )
     for kind in (MockError, ProblemException, HTTPException, Exception):
         app.add_error_handler(kind, _connexion_handler(respond))
