@@ -202,6 +202,7 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
         print("valgrind not found: apt-get install -y valgrind (or use --meter cpu)", file=sys.stderr)
         return 2
     names = [n.strip() for n in args.only.split(",")] if args.only else list(VARIANTS)
+    code = code_state()
 
     def count(name: str) -> tuple[str, dict[str, Any] | None]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -250,7 +251,7 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
     out = args.out or OUT / f"profile-instructions-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "meter": "instructions",
-                               "code": code_state(), "rows": table}, indent=2) + "\n")
+                               "code": code, "code_at_end": code_state(), "rows": table}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 
@@ -259,6 +260,7 @@ def _ablate(args: argparse.Namespace) -> int:
     from bench.variants import VARIANTS
 
     names = [n.strip() for n in args.only.split(",")] if args.only else list(VARIANTS)
+    code = code_state()
     samples: dict[str, list[float]] = {name: [] for name in names}
     details: dict[str, Any] = {}
     for round_ in range(args.rounds):
@@ -301,7 +303,8 @@ def _ablate(args: argparse.Namespace) -> int:
     out = args.out or OUT / f"profile-ablate-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "rounds": args.rounds,
-                               "meter": "cpu", "loadavg": os.getloadavg(), "code": code_state(), "rows": table},
+                               "meter": "cpu", "loadavg": os.getloadavg(), "code": code, "code_at_end": code_state(),
+                               "rows": table},
                               indent=2) + "\n")
     print(f"wrote {out}")
     return 0

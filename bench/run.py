@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {reason}", file=sys.stderr)
 
     started = time.time()
+    code = code_state()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="callback-kit-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         for config in configs:
             rows += _run_config(config, load, tmp, fixtures, args, notes)
     results = {
-        "meta": _meta(load, args, started),
+        "meta": _meta(load, args, started, code),
         "notes": notes,
         "rows": report.with_ratios(rows),
     }
@@ -346,7 +347,7 @@ def _drop_namespace(url: str, namespace: str) -> None:
         client.delete(*batch)
 
 
-def _meta(load: Load, args: argparse.Namespace, started: float) -> dict[str, Any]:
+def _meta(load: Load, args: argparse.Namespace, started: float, code: dict[str, Any]) -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 1),
@@ -359,7 +360,8 @@ def _meta(load: Load, args: argparse.Namespace, started: float) -> dict[str, Any
         "exceptions": args.exceptions,
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "command": " ".join(["python -m bench", *(sys.argv[1:])]),
-        "code": code_state(),
+        "code": code,
+        **({"code_changed_during_run": code_state()} if code_state() != code else {}),
     }
 
 

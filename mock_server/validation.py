@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import typing as t
 
+import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
@@ -132,6 +133,9 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise BadRequest(f"request body is not valid JSON: {exc}", details={"rule": "json"}) from None
 
     def _validate(self, body: t.Any) -> None:
+        fast = _fast_validator(self._schema)
+        if fast is not None and fast.is_valid(body):
+            return
         errors = list(_schema_validator(self._schema).iter_errors(body))
         if not errors:
             return
@@ -244,6 +248,29 @@ class MediaTypeMiddleware:
                         headers[index] = (name, media.strip().lower() + sep + parameters)
                         scope["headers"] = headers
         await self.app(scope, receive, send)
+
+
+_FAST: dict[int, tuple[dict[str, t.Any], t.Any]] = {}
+
+
+def _fast_validator(schema: dict[str, t.Any]) -> t.Any:
+    """jsonschema-rs for the common case, a valid body (it took a fifth of a callback's instructions in Python).
+
+    It only ever says "valid": any body it refuses is judged again by the Python validator, which also words
+    the error; and it never accepts more than that one does (same draft, the same date-time check; OpenAPI's
+    `nullable`, which it does not know, only makes it refuse more). None when it cannot take the schema.
+    """
+    entry = _FAST.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        try:
+            fast = jsonschema_rs.Draft4Validator(
+                schema, validate_formats=True, formats={"date-time": _strict_date_time}
+            )
+        except (ValueError, jsonschema_rs.ValidationError):
+            fast = None
+        entry = (schema, fast)
+        _FAST[id(schema)] = entry
+    return entry[1]
 
 
 def validator_map(key_headers: frozenset[str], *, exact: bool = False) -> dict[str, t.Any]:
