@@ -42,7 +42,8 @@ COMPONENTS: list[tuple[str, str]] = [
     ("store: settings reads (clock offset, fault rules)", r"\bget_setting \(mock_server/stores/"),
     ("store: claim / apply / complete / journal append", r"\(mock_server/stores/"),
     ("clock (Clock.now, iso)", r"\(mock_server/clock\.py"),
-    ("kit: callback handler + state machine", r"\(mock_server/(handlers|callbacks)\.py"),
+    ("kit: callback endpoint, handler + state machine", r"\(mock_server/(handlers|callbacks)\.py"),
+    ("kit: moment (one settings read per callback)", r"\(mock_server/moment\.py"),
     ("kit: idempotency middleware", r"\(mock_server/idempotency\.py"),
     ("kit: journal middleware", r"\(mock_server/journal\.py"),
     ("kit: fault middleware + DropConnection", r"\(mock_server/faults\.py"),
@@ -51,6 +52,7 @@ COMPONENTS: list[tuple[str, str]] = [
     ("kit: error rendering", r"\(mock_server/(errors|app)\.py"),
     ("kit: security token lookup", r"\(mock_server/auth\.py"),
     # The kit's validator classes are subclassed per app (`type("BodyValidator", ...)` in validator_map).
+    ("kit: MediaType middleware", r"^MediaTypeMiddleware\.\S+ \(mock_server/"),
     ("validation: body checks (kit validator + jsonschema)", r"^(Callback)?BodyValidator\.\S+ \(mock_server/"),
     ("validation: path + header checks (kit validator + jsonschema)", r"\(mock_server/validation\.py"),
     ("validation: Connexion per-request setup", r"\((connexion/middleware/request_validation|connexion/validators/"
@@ -317,9 +319,12 @@ def _breakdown(args: argparse.Namespace) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.txt"
-        n = max(args.n, 8000)
+        n = max(args.n, 10_000)
+        # Blocking sampling: py-spy pauses the process for each sample, so every stack is whole (non-blocking
+        # reads of a running process give torn stacks, which land in the outer frames). Pauses slow the run
+        # but do not change which code is running, so the shares hold.
         command = [
-            spy, "record", "--nonblocking", "--rate", "400", "--format", "raw", "--output", str(raw), "--",
+            spy, "record", "--rate", "200", "--format", "raw", "--output", str(raw), "--",
             sys.executable, "-m", "bench.profile", "variant", "full", "--store", args.store, "--path", args.path,
             "--n", str(n), "--warmup", str(args.warmup), "--journal", str(args.journal),
         ]

@@ -29,7 +29,6 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -38,7 +37,6 @@ from redis.exceptions import (
     OutOfMemoryError,
     ReadOnlyError,
     TimeoutError,
-    WatchError,
 )
 from redis.typing import EncodableT, FieldT
 
@@ -100,6 +98,23 @@ if record[1] == 'in_flight' and record[2] == ARGV[1] then
 end
 return 0
 """
+# Write an applied callback (and complete its key) only if nothing changed since it was read: compare-and-set.
+_APPLY = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+if ARGV[3] ~= '' then
+    local claim = redis.call('HMGET', KEYS[2], 'state', 'token')
+    if claim[1] ~= 'in_flight' or claim[2] ~= ARGV[3] then
+        return -1
+    end
+    redis.call('HSET', KEYS[2], 'state', 'complete', 'fingerprint', ARGV[4], 'response', ARGV[5], 'expires_at', ARGV[6])
+    redis.call('EXPIRE', KEYS[2], ARGV[7])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
 _PUT = """
 if ARGV[3] == 'absent' then
     if not redis.call('SET', KEYS[1], ARGV[2], 'NX') then
@@ -134,6 +149,7 @@ class RedisStore:
         self._complete = self._redis.register_script(_COMPLETE)
         self._release = self._redis.register_script(_RELEASE)
         self._put = self._redis.register_script(_PUT)
+        self._apply_script = self._redis.register_script(_APPLY)
 
     async def seed(self, records: list[ExceptionRecord], *, replace: bool) -> None:
         async with _unavailable_on_failure():
@@ -168,13 +184,12 @@ class RedisStore:
         transition: Transition,
         completion: Completion | None,
     ) -> ExceptionRecord:
-        async with _unavailable_on_failure(), self._redis.pipeline(transaction=True) as pipe:
+        async with _unavailable_on_failure():
             for _ in range(APPLY_ATTEMPTS):
-                try:
-                    return await self._apply_once(pipe, tenant, exception_id, transition, completion)
-                except WatchError:
-                    # Another client changed the exception or the key between our read and EXEC: read again.
-                    continue
+                applied = await self._apply_once(tenant, exception_id, transition, completion)
+                if applied is not None:
+                    return applied
+                # Another client changed the exception between our read and our write: read again.
         raise StoreUnavailable()
 
     async def claim(self, scope_key: str, fingerprint: str, now: float, in_flight_ttl: float) -> ClaimOutcome:
@@ -281,37 +296,43 @@ class RedisStore:
 
     async def _apply_once(
         self,
-        pipe: Pipeline,
         tenant: TenantId,
         exception_id: ExceptionId,
         transition: Transition,
         completion: Completion | None,
-    ) -> ExceptionRecord:
-        """One optimistic attempt: WATCH, read and check, then MULTI/EXEC; `WatchError` when raced."""
+    ) -> ExceptionRecord | None:
+        """One optimistic attempt in two round trips: read both, then compare-and-set; None when raced."""
         exception_key = self._key("exc", exception_id)
-        watched = [exception_key]
-        if completion is not None:
-            watched.append(self._key("idem", completion.scope_key))
-        await pipe.watch(*watched)
-        text = await pipe.get(exception_key)
+        idem_key = self._key("idem", completion.scope_key) if completion is not None else ""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(exception_key)
+            if completion is not None:
+                pipe.hmget(idem_key, ["state", "token", "created_at"])
+            read = await pipe.execute()
+        text = read[0]
         record = load_exception(text) if text is not None else None
         if record is None or record.tenant != tenant:
             raise NotFound("exception not found")
-        claim_lifetime = 0.0
+        args: list[EncodableT] = [text, "", ""]
         if completion is not None:
-            fields = ["state", "token", "created_at"]
-            state, token, created_at = cast("list[Any]", await pipe.hmget(watched[1], fields))
+            state, token, created_at = cast("list[Any]", read[1])
             if state != "in_flight" or token != completion.token:
                 raise ClaimLost(CLAIM_LOST)
-            claim_lifetime = completion.expires_at - float(created_at)
+            fields = _completed_fields(completion)
+            lifetime = completion.expires_at - float(created_at)
+            args[2:] = [
+                completion.token,
+                fields["fingerprint"],
+                fields["response"],
+                fields["expires_at"],
+                _gc_ttl(lifetime),
+            ]
         updated = transition(record)
-        pipe.multi()  # type: ignore[no-untyped-call]
-        pipe.set(exception_key, dump_exception(updated))
-        if completion is not None:
-            pipe.hset(watched[1], mapping=_completed_fields(completion))
-            pipe.expire(watched[1], _gc_ttl(claim_lifetime))
-        await pipe.execute()
-        return updated
+        args[1] = dump_exception(updated)
+        done = await self._apply_script(keys=[exception_key, idem_key or exception_key], args=args)
+        if done == -1:
+            raise ClaimLost(CLAIM_LOST)
+        return updated if done == 1 else None
 
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
