@@ -95,7 +95,7 @@ class JournalMiddleware:
             "idempotencyKey": key,
             "keyHeader": next((n.decode() for n in self._key_headers if n in headers), None),
             "body": body[:BODY_LIMIT].decode("utf-8", "replace"),
-            "fingerprint": fingerprint(body) if body else None,
+            "fingerprint": claim.fingerprint if claim else fingerprint(body) if body else None,
             "status": answer["status"],
             "code": answer.get("code"),
             "message": answer.get("message"),
