@@ -76,17 +76,26 @@ class Progress:
 
 
 async def post_all(
-    base: str, requests: list[tuple[str, str]], *, client_timeout: float = 20, progress: Progress | None = None
+    base: str,
+    requests: list[tuple[str, str]],
+    *,
+    client_timeout: float = 20,
+    progress: Progress | None = None,
+    held: frozenset[str] = frozenset(),
 ) -> list[httpx.Response | None]:
-    """Send (exception id, key) callbacks at once; None where the connection broke without an answer."""
+    """Send (exception id, key) callbacks at once; None where the connection broke without an answer.
+
+    The keys in `held` ask the mock to hold their request in flight for 30 s (its slow-processing fault).
+    """
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, headers=TOKEN, timeout=client_timeout, limits=limits) as http:
 
         async def one(exception_id: str, key: str) -> httpx.Response | None:
             try:
-                answer = await http.post(
-                    f"/v1/exceptions/{exception_id}/callback", json=RESOLVE, headers={"X-Idempotency-Key": key}
-                )
+                headers = {"X-Idempotency-Key": key}
+                if key in held:
+                    headers["X-Mock-Fault"] = "slow-processing=30000"
+                answer = await http.post(f"/v1/exceptions/{exception_id}/callback", json=RESOLVE, headers=headers)
             except httpx.TransportError:
                 return None
             if progress is not None:
@@ -129,12 +138,13 @@ def test_a_sigkill_under_load_loses_no_answered_callback(store_url: str, tmp_pat
     try:
         ids = create_open(mock.url, 120)
         keys = [str(uuid.uuid4()) for _ in ids]
+        # Every fourth request is held in flight, so the kill always finds claimed keys with nothing applied.
+        held = frozenset(keys[::4])
 
         async def load_then_kill() -> list[httpx.Response | None]:
             progress.reached = asyncio.get_running_loop().create_future()
-            sending = asyncio.create_task(
-                post_all(mock.url, list(zip(ids, keys, strict=True)), client_timeout=10, progress=progress)
-            )
+            requests = list(zip(ids, keys, strict=True))
+            sending = asyncio.create_task(post_all(mock.url, requests, client_timeout=40, progress=progress, held=held))
             await progress.reached  # a quarter of the load is answered: kill the mock mid-flight
             mock.kill()
             return await sending
