@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ACME, ROOT, code_state, write_fixtures
+from bench.servers import ACME, ROOT, code_state, snapshot_code, write_fixtures
 
 OUT = Path(__file__).resolve().parent / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -77,6 +77,17 @@ TRANSPARENT = re.compile(
 )
 
 
+@contextlib.contextmanager
+def _frozen_code() -> Any:
+    """(code state, environment for child processes) with `mock_server/` copied now, so that every variant of
+    one run measures the same code even if a commit lands meanwhile."""
+    with tempfile.TemporaryDirectory(prefix="callback-kit-code-") as tmp:
+        state = code_state()
+        copy = snapshot_code(Path(tmp))
+        # Children run from the copy's folder: `python -m` puts the working directory first on sys.path.
+        yield state, {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy), str(ROOT)]), "BENCH_CODE": str(copy)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             result = {"obsolete": str(exc)}
         print(json.dumps(result))
         return 0
-    if args.command == "ablate":
-        return _ablate_instructions(args) if args.meter == "instructions" else _ablate(args)
-    return _breakdown(args)
+    with _frozen_code() as (args.code, args.env):
+        if args.command == "ablate":
+            return _ablate_instructions(args) if args.meter == "instructions" else _ablate(args)
+        return _breakdown(args)
 
 
 @contextlib.contextmanager
@@ -204,7 +216,6 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
         print("valgrind not found: apt-get install -y valgrind (or use --meter cpu)", file=sys.stderr)
         return 2
     names = [n.strip() for n in args.only.split(",")] if args.only else list(VARIANTS)
-    code = code_state()
 
     def count(name: str) -> tuple[str, dict[str, Any] | None]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -215,8 +226,8 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
                 "--store", args.store, "--path", args.path, "--n", str(args.n), "--warmup", str(args.warmup),
                 "--journal", str(args.journal),
             ]
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+            done = subprocess.run(command, cwd=args.env["BENCH_CODE"], capture_output=True, text=True,
+                                  check=False, env=args.env)
             totals = [int(line.split()[1]) for p in Path(tmp).glob("callgrind.out*")
                       for line in p.read_text(errors="replace").splitlines() if line.startswith("totals:")]
         result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
@@ -253,7 +264,7 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
     out = args.out or OUT / f"profile-instructions-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "meter": "instructions",
-                               "code": code, "code_at_end": code_state(), "rows": table}, indent=2) + "\n")
+                               "code": args.code, "rows": table}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 
@@ -262,7 +273,6 @@ def _ablate(args: argparse.Namespace) -> int:
     from bench.variants import VARIANTS
 
     names = [n.strip() for n in args.only.split(",")] if args.only else list(VARIANTS)
-    code = code_state()
     samples: dict[str, list[float]] = {name: [] for name in names}
     details: dict[str, Any] = {}
     for round_ in range(args.rounds):
@@ -271,8 +281,8 @@ def _ablate(args: argparse.Namespace) -> int:
                 sys.executable, "-m", "bench.profile", "variant", name, "--store", args.store, "--path", args.path,
                 "--n", str(args.n), "--warmup", str(args.warmup), "--journal", str(args.journal),
             ]
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+            done = subprocess.run(command, cwd=args.env["BENCH_CODE"], capture_output=True, text=True,
+                                  check=False, env=args.env)
             if done.returncode != 0:
                 print(f"{name}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
                 continue
@@ -305,8 +315,7 @@ def _ablate(args: argparse.Namespace) -> int:
     out = args.out or OUT / f"profile-ablate-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "rounds": args.rounds,
-                               "meter": "cpu", "loadavg": os.getloadavg(), "code": code, "code_at_end": code_state(),
-                               "rows": table},
+                               "meter": "cpu", "loadavg": os.getloadavg(), "code": args.code, "rows": table},
                               indent=2) + "\n")
     print(f"wrote {out}")
     return 0
@@ -328,14 +337,14 @@ def _breakdown(args: argparse.Namespace) -> int:
             sys.executable, "-m", "bench.profile", "variant", "full", "--store", args.store, "--path", args.path,
             "--n", str(n), "--warmup", str(args.warmup), "--journal", str(args.journal),
         ]
-        subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        subprocess.run(command, cwd=args.env["BENCH_CODE"], check=True, capture_output=True, env=args.env)
         table, total = fold(raw.read_text())
     print(f"{total} samples inside the app ({args.store}, {args.path})")
     for name, share in table:
         print(f"{share:5.1f} %  {name}")
     out = args.out or OUT / f"profile-breakdown-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"store": args.store, "path": args.path, "samples": total, "code": code_state(),
+    out.write_text(json.dumps({"store": args.store, "path": args.path, "samples": total, "code": args.code,
                                "components": [{"component": c, "percent": p} for c, p in table]}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0

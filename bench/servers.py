@@ -96,6 +96,16 @@ def code_state() -> dict[str, object]:
     return {"commit": git("rev-parse", "--short", "HEAD") or "unknown", "mock_server_changes": changed}
 
 
+def snapshot_code(folder: Path) -> Path:
+    """Copy `mock_server/` as it is now into `folder`, to put first on the PYTHONPATH of every process measured.
+
+    Others commit to `mock_server/` while a run goes on; with the copy, every configuration and variant of one
+    run measures the same code (the one `code_state()` named at the start).
+    """
+    shutil.copytree(ROOT / "mock_server", folder / "mock_server", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -118,14 +128,17 @@ def write_fixtures(folder: Path, exceptions: int, tenant: str = ACME) -> Path:
     return folder
 
 
-def start_mock(store: str, workers: int, fixtures: Path, logs: Path) -> Server:
-    """`callback-kit serve` (as `python -m mock_server`) on a free port, answering its admin API."""
+def start_mock(store: str, workers: int, fixtures: Path, logs: Path, code: Path | None = None) -> Server:
+    """`callback-kit serve` (as `python -m mock_server`) on a free port, answering its admin API.
+
+    With `code`, the mock is imported from that snapshot (`snapshot_code`) instead of the working tree.
+    """
     port = free_port()
     command = [
         sys.executable, "-m", "mock_server", "--port", str(port), "--store", store, "--workers", str(workers),
         "--fixtures", str(fixtures), "--log-level", "warning",
     ]
-    server = _spawn(f"mock-{port}", command, port, logs)
+    server = _spawn(f"mock-{port}", command, port, logs, code)
     _wait(server, lambda: httpx.get(f"{server.url}/_mock/clock", headers=ADMIN, timeout=2).status_code == 200)
     return server
 
@@ -178,11 +191,16 @@ def start_prism(logs: Path, *, quiet: bool = False) -> Server:
     return server
 
 
-def _spawn(name: str, command: list[str], port: int, logs: Path) -> Server:
+def _spawn(name: str, command: list[str], port: int, logs: Path, code: Path | None = None) -> Server:
     log = logs / f"{name}.log"
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), str(ROOT), env.get("PYTHONPATH")]))
+    # From the snapshot's folder: `python -m` puts the working directory first on sys.path, before PYTHONPATH.
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            command, cwd=code or ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     return Server(name, process, port, log)
 
