@@ -113,7 +113,12 @@ def write_all(results: dict[str, Any], out: Path) -> list[Path]:
     if results["notes"]:
         body += ["Notes:", "", *(f"- {n}" for n in results["notes"]), ""]
     md_path.write_text("\n".join(header + body), encoding="utf-8")
-    chart(rows, png_path, title=f"callback kit bench, {meta['date'][:10]} ({meta['cpus']} CPUs, wrk on the same CPUs)")
+    try:
+        title = f"callback kit bench, {meta['date'][:10]} ({meta['cpus']} CPUs, wrk on the same CPUs)"
+        chart(rows, png_path, title=title)
+    except ImportError:
+        print("bench: no chart: matplotlib is not installed (pip install matplotlib)")
+        return [json_path, md_path]
     return [json_path, md_path, png_path]
 
 

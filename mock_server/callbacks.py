@@ -217,7 +217,7 @@ def parse_rfc3339(text: str) -> str | None:
         utc = moment.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+01:00 is valid but has no UTC year to show
         return text.strip()
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def _offset(zone: str) -> timedelta:

@@ -429,3 +429,10 @@ def test_rate_limit_budget_is_renewed_in_the_next_minute() -> None:
         mock.callback(ACME_RESOLVED, body())
         mock.shift_clock(60)
         assert mock.callback(ACME_RESOLVED, body()).status_code == 200
+
+
+def test_an_early_year_keeps_four_digits() -> None:
+    """A due date in year 999 is stored as 0999-..., still RFC 3339."""
+    from mock_server.callbacks import parse_rfc3339
+
+    assert parse_rfc3339("0999-01-01T00:00:00Z") == "0999-01-01T00:00:00Z"
