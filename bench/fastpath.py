@@ -18,7 +18,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.exchange import buffer_body
 
 OPERATION = "processCallback"
 _PATH = re.compile(r"/v1/exceptions/([^/]+)/callback")
@@ -64,18 +66,8 @@ class FastPath:
         if match is None or scope["method"] != "POST":
             await self.fallback(scope, receive, send)
             return
-        messages: list[Message] = []
-        more = True
-        while more:
-            message = await receive()
-            messages.append(message)
-            more = message.get("more_body", False)
-        pending = iter(messages)
-
-        async def replay() -> Message:
-            return next(pending, None) or await receive()
-
-        accepted = self._accepts(scope, match.group(1), b"".join(m.get("body", b"") for m in messages))
+        raw, replay = await buffer_body(receive)
+        accepted = self._accepts(scope, match.group(1), raw)
         await (self.chain if accepted else self.fallback)(scope, replay, send)
 
     def _accepts(self, scope: Scope, exception_id: str, raw: bytes) -> bool:
