@@ -20,7 +20,7 @@ from typing import Any
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.exchange import buffer_body
+from callback_kit.mock_server.exchange import buffer_body
 
 OPERATION = "processCallback"
 _PATH = re.compile(r"/v1/exceptions/([^/]+)/callback")
@@ -34,11 +34,11 @@ class FastPath:
         import jsonschema_rs
         from rfc3339_validator import validate_rfc3339
 
-        from mock_server.auth import Authenticator, TokenTable
-        from mock_server.contract import idempotency_contract, load_spec
-        from mock_server.handlers import CallbackHandler
-        from mock_server.profiles import PROFILES, derive_spec
-        from mock_server.validation import validator_map
+        from callback_kit.contract import idempotency_contract, load_spec
+        from callback_kit.mock_server.auth import Authenticator, TokenTable
+        from callback_kit.mock_server.handlers import CallbackHandler
+        from callback_kit.mock_server.profiles import PROFILES, derive_spec
+        from callback_kit.mock_server.validation import validator_map
 
         self.fallback = fallback
         profile = PROFILES[settings.profile]
@@ -72,7 +72,7 @@ class FastPath:
 
     def _accepts(self, scope: Scope, exception_id: str, raw: bytes) -> bool:
         """Whether the request passes every check Connexion would make; sets what the chain needs in the scope."""
-        from mock_server.errors import MockError
+        from callback_kit.mock_server.errors import MockError
 
         headers = Headers(scope=scope)
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
@@ -125,7 +125,7 @@ def _kit_chain(app: Any, endpoint: ASGIApp) -> ASGIApp:
         factory = getattr(entry, "func", entry)
         if factory is ExceptionMiddleware:
             chain = _Errors(chain)
-        elif getattr(factory, "__module__", "").startswith("mock_server."):
+        elif getattr(factory, "__module__", "").startswith("callback_kit.mock_server."):
             if factory.__name__ == "AnonymousMiddleware":
                 raise RuntimeError("the fast path prototype handles bearer auth only")
             chain = entry(chain)
@@ -139,7 +139,7 @@ class _Errors:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from mock_server.errors import from_exception, render
+        from callback_kit.mock_server.errors import from_exception, render
 
         try:
             await self.app(scope, receive, send)

@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from contract_tests.fuzz.cli import FILES, write_files
-from contract_tests.fuzz.generate import FuzzSettings, generate
+from callback_kit.cli.fuzz import FILES, write_files
+from callback_kit.contract_tests.fuzz.generate import FuzzSettings, generate
 
 
 def main() -> None:

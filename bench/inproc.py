@@ -1,6 +1,6 @@
 """The mock driven in-process, without a server or a socket: CPU time per request of the app alone.
 
-`Driver` builds the app exactly as `mock_server.asgi` does (`create_app` wrapped in `DropConnectionMiddleware`),
+`Driver` builds the app exactly as `mock_server/asgi.py` does (`create_app` wrapped in `DropConnectionMiddleware`),
 runs its lifespan, then calls it with uvicorn-shaped ASGI scopes. `time.process_time()` counts only this
 process's CPU, so other work on the machine disturbs it far less than it disturbs wrk's requests/s.
 """
@@ -27,11 +27,11 @@ INVALID = (Path(__file__).resolve().parent / "lua" / "invalid.json").read_bytes(
 def build(
     store_url: str, fixtures: Path, *, auth: bool | None = None, wrap: Callable[[Any, Any], ASGIApp] | None = None
 ) -> ASGIApp:
-    """The app as `mock_server.asgi` builds it; `wrap(app, settings)` may put something between (bench variants)."""
-    import mock_server.quiet  # noqa: F401  (as mock_server.asgi does, before Connexion is imported)
-    from mock_server.app import create_app
-    from mock_server.faults import DropConnectionMiddleware
-    from mock_server.settings import Settings
+    """The app as `mock_server/asgi.py` builds it; `wrap(app, settings)` may put something between (bench variants)."""
+    import callback_kit.mock_server.quiet  # noqa: F401  (as callback_kit.mock_server.asgi does, before Connexion is imported)
+    from callback_kit.mock_server.app import create_app
+    from callback_kit.mock_server.faults import DropConnectionMiddleware
+    from callback_kit.mock_server.settings import Settings
 
     settings = Settings(store_url=store_url, fixtures_path=fixtures, auth=auth)
     app = create_app(settings)

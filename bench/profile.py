@@ -144,10 +144,10 @@ def _store(kind: str) -> Any:
 
 
 def _variant(name: str, store: str, path: str, n: int, warmup: int, journal: int) -> dict[str, Any]:
-    import mock_server.quiet  # noqa: F401  (first, as in mock_server.asgi)
+    import callback_kit.mock_server.quiet  # noqa: F401  (first, as in callback_kit.mock_server.asgi)
     from bench import variants
     from bench.inproc import Driver, build, cpu_per_request
-    from mock_server.profiles import DEFAULT_TENANT
+    from callback_kit.mock_server.profiles import DEFAULT_TENANT
 
     options = variants.apply(name)
     gc_seconds = [0.0]
@@ -176,10 +176,10 @@ def _variant(name: str, store: str, path: str, n: int, warmup: int, journal: int
 
 def _variant_counted(name: str, store: str, path: str, n: int, warmup: int, journal: int) -> dict[str, Any]:
     """Run under callgrind started with `--instr-atstart=no`: count instructions of the `n` requests only."""
-    import mock_server.quiet  # noqa: F401  (first, as in mock_server.asgi)
+    import callback_kit.mock_server.quiet  # noqa: F401  (first, as in callback_kit.mock_server.asgi)
     from bench import variants
     from bench.inproc import Driver, _loop_run, build
-    from mock_server.profiles import DEFAULT_TENANT
+    from callback_kit.mock_server.profiles import DEFAULT_TENANT
 
     options = variants.apply(name)
 

@@ -97,12 +97,13 @@ def code_state() -> dict[str, object]:
 
 
 def snapshot_code(folder: Path) -> Path:
-    """Copy `mock_server/` as it is now into `folder`, to put first on the PYTHONPATH of every process measured.
+    """Copy the `callback_kit` package as it is now into `folder`, to put first on the PYTHONPATH of every process.
 
     Others commit to `mock_server/` while a run goes on; with the copy, every configuration and variant of one
     run measures the same code (the one `code_state()` named at the start).
     """
-    shutil.copytree(ROOT / "mock_server", folder / "mock_server", ignore=shutil.ignore_patterns("__pycache__"))
+    # Links followed: the copy holds the files of mock_server/ (and the rest of the package) themselves.
+    shutil.copytree(ROOT / "callback_kit", folder / "callback_kit", ignore=shutil.ignore_patterns("__pycache__"))
     return folder
 
 
@@ -129,14 +130,14 @@ def write_fixtures(folder: Path, exceptions: int, tenant: str = ACME) -> Path:
 
 
 def start_mock(store: str, workers: int, fixtures: Path, logs: Path, code: Path | None = None) -> Server:
-    """`callback-kit serve` (as `python -m mock_server`) on a free port, answering its admin API.
+    """`callback-kit serve` (as `python -m callback_kit.mock_server`) on a free port, answering its admin API.
 
     With `code`, the mock is imported from that snapshot (`snapshot_code`) instead of the working tree.
     """
     port = free_port()
     command = [
-        sys.executable, "-m", "mock_server", "--port", str(port), "--store", store, "--workers", str(workers),
-        "--fixtures", str(fixtures), "--log-level", "warning",
+        sys.executable, "-m", "callback_kit.mock_server", "--port", str(port), "--store", store,
+        "--workers", str(workers), "--fixtures", str(fixtures), "--log-level", "warning",
     ]
     server = _spawn(f"mock-{port}", command, port, logs, code)
     _wait(server, lambda: httpx.get(f"{server.url}/_mock/clock", headers=ADMIN, timeout=2).status_code == 200)

@@ -26,37 +26,37 @@ def _passthrough(cls: type) -> None:
 
 
 def no_request_id() -> None:
-    from mock_server.request_id import RequestIdMiddleware
+    from callback_kit.mock_server.request_id import RequestIdMiddleware
 
     _passthrough(RequestIdMiddleware)
 
 
 def no_body_limit() -> None:
-    from mock_server.body_limit import BodyLimitMiddleware
+    from callback_kit.mock_server.body_limit import BodyLimitMiddleware
 
     _passthrough(BodyLimitMiddleware)
 
 
 def no_journal() -> None:
-    from mock_server.journal import JournalMiddleware
+    from callback_kit.mock_server.journal import JournalMiddleware
 
     _passthrough(JournalMiddleware)
 
 
 def no_faults() -> None:
-    from mock_server.faults import FaultMiddleware
+    from callback_kit.mock_server.faults import FaultMiddleware
 
     _passthrough(FaultMiddleware)
 
 
 def no_drop_connection() -> None:
-    from mock_server.faults import DropConnectionMiddleware
+    from callback_kit.mock_server.faults import DropConnectionMiddleware
 
     _passthrough(DropConnectionMiddleware)
 
 
 def no_idempotency() -> None:
-    from mock_server.idempotency import IdempotencyMiddleware
+    from callback_kit.mock_server.idempotency import IdempotencyMiddleware
 
     _passthrough(IdempotencyMiddleware)
 
@@ -72,9 +72,9 @@ def no_request_validation() -> None:
 
 def settings_not_read() -> None:
     """Upper bound of caching the shared settings (clock offset, fault rules): the store never reads them."""
-    from mock_server.stores.memory import MemoryStore
-    from mock_server.stores.redis import RedisStore
-    from mock_server.stores.sqlite import SQLiteStore
+    from callback_kit.mock_server.stores.memory import MemoryStore
+    from callback_kit.mock_server.stores.redis import RedisStore
+    from callback_kit.mock_server.stores.sqlite import SQLiteStore
 
     async def settings(self: Any) -> dict[str, str]:
         return {}
@@ -178,8 +178,8 @@ def validation_setup_cached() -> None:
 
 def fingerprint_once() -> None:
     """Prototype: the journal re-parses and re-serialises the body the idempotency step already fingerprinted."""
-    import mock_server.journal as journal
-    from mock_server.idempotency import fingerprint
+    import callback_kit.mock_server.journal as journal
+    from callback_kit.mock_server.idempotency import fingerprint
 
     @functools.lru_cache(maxsize=64)
     def cached(body: bytes) -> str:
@@ -197,7 +197,7 @@ def handler_direct() -> None:
 
     from connexion.apps.asynchronous import AsyncOperation
 
-    import mock_server.validation as validation
+    import callback_kit.mock_server.validation as validation
 
     decoded: contextvars.ContextVar[Any] = contextvars.ContextVar("bench_decoded")
     original_decode = validation.CallbackBodyValidator._decode
@@ -232,7 +232,7 @@ def jsonschema_rs_fast_path() -> None:
     import jsonschema_rs
     from rfc3339_validator import validate_rfc3339
 
-    import mock_server.validation as validation
+    import callback_kit.mock_server.validation as validation
 
     original = validation._schema_validator
 
@@ -268,8 +268,8 @@ def rfc3339_fast() -> None:
     import re
     from datetime import datetime
 
-    import mock_server.callbacks as callbacks
-    import mock_server.validation as validation
+    import callback_kit.mock_server.callbacks as callbacks
+    import callback_kit.mock_server.validation as validation
 
     original = callbacks.parse_rfc3339
     utc = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z", re.ASCII)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from contract_tests.client import Exchange
-from contract_tests.divergences import classify
-from contract_tests.failures import ContractViolation
-from contract_tests.model import ACCEPTED, FORBIDDEN_TRANSITION, NOT_FOUND, Expected
-from mock_server.contract import ErrorSpec, IdempotencyContract
+from callback_kit.contract import ErrorSpec, IdempotencyContract
+from callback_kit.contract_tests.client import Exchange
+from callback_kit.contract_tests.divergences import classify
+from callback_kit.contract_tests.failures import ContractViolation
+from callback_kit.contract_tests.model import ACCEPTED, FORBIDDEN_TRANSITION, NOT_FOUND, Expected
 
 
 def processed(exchange: Exchange, contract: IdempotencyContract, *, what: str = "the callback") -> None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from contract_tests.failures import ConfigurationError
-from mock_server.contract import default_spec_path
+from callback_kit.contract import default_spec_path
+from callback_kit.contract_tests.failures import ConfigurationError
 
 FactoryKind = Literal["mock", "command"]
 DEFAULT_SEED = 42

@@ -26,13 +26,13 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.recorder import Interaction, ScenarioRecorder
 
-from contract_tests.client import Exchange, new_key
-from contract_tests.divergences import Divergence, explain
-from contract_tests.environment import Environment
-from contract_tests.failures import ContractViolation
-from contract_tests.model import Status
-from contract_tests.report import SEPARATOR, CheckResult, Finding, Verdict
-from mock_server.contract import callback_operation
+from callback_kit.contract import callback_operation
+from callback_kit.contract_tests.client import Exchange, new_key
+from callback_kit.contract_tests.divergences import Divergence, explain
+from callback_kit.contract_tests.environment import Environment
+from callback_kit.contract_tests.failures import ContractViolation
+from callback_kit.contract_tests.model import Status
+from callback_kit.contract_tests.report import SEPARATOR, CheckResult, Finding, Verdict
 
 GROUP = "schemathesis"
 POOL: tuple[Status, ...] = ("OPEN", "OPEN", "OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED")

@@ -20,12 +20,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from jsonschema import Draft4Validator, FormatChecker
 
-from contract_tests.client import Exchange
-from contract_tests.config import ENV_PREFIX
-from contract_tests.model import ACCEPTED, STATUSES
-from mock_server.contract import IdempotencyContract, callback_operation
+from callback_kit.contract import IdempotencyContract, callback_operation
+from callback_kit.contract.refs import resolve as _resolve
+from callback_kit.contract.schemas import validator
+from callback_kit.contract_tests.client import Exchange
+from callback_kit.contract_tests.config import ENV_PREFIX
+from callback_kit.contract_tests.model import ACCEPTED, STATUSES
 
 KEY_REQUIRED_MESSAGE = "X-Idempotency-Key header is required"
 BAD_BODY_MESSAGE = "invalid request body"
@@ -439,16 +440,6 @@ def _typed(schema: dict[str, Any], value: str) -> Any:
     return value
 
 
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    """What a local `$ref` points to (the node itself when it is none)."""
-    while isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/"):
-        target: Any = spec
-        for part in node["$ref"][2:].split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _parameters(spec: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
     for param in callback_operation(spec).get("parameters", []):
         param = _resolve(spec, param)
@@ -489,28 +480,4 @@ def _body_ok(exchange: Exchange, spec: dict[str, Any]) -> bool:
 
 
 def _schema_ok(schema: dict[str, Any], value: Any, spec: dict[str, Any]) -> bool:
-    return not schema or _validator(schema, spec).is_valid(value)
-
-
-_FORMATS = FormatChecker(formats=())
-_FORMATS.checks("date-time")(lambda value: not isinstance(value, str) or _rfc3339(value))
-_VALIDATORS: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], Draft4Validator]] = {}
-
-
-def _validator(schema: dict[str, Any], spec: dict[str, Any]) -> Draft4Validator:
-    """One validator per schema object of a spec (the entry keeps both alive, so their ids stay theirs)."""
-    entry = _VALIDATORS.get((id(schema), id(spec)))
-    if entry is None or entry[0] is not schema or entry[1] is not spec:
-        entry = (schema, spec, Draft4Validator(_inline(spec, schema), format_checker=_FORMATS))
-        _VALIDATORS[(id(schema), id(spec))] = entry
-    return entry[2]
-
-
-def _inline(spec: dict[str, Any], node: Any) -> Any:
-    """`node` with the spec's local `$ref`s replaced by what they point to (the spec's schemas do not recurse)."""
-    node = _resolve(spec, node)
-    if isinstance(node, dict):
-        return {key: _inline(spec, value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_inline(spec, value) for value in node]
-    return node
+    return not schema or validator(schema, spec).is_valid(value)

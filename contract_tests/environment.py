@@ -13,18 +13,18 @@ from typing import Any
 
 import httpx
 
-from contract_tests.client import CallbackClient, Exchange, Recorder, new_key
-from contract_tests.config import Settings
-from contract_tests.factory import CommandFactory, ExceptionFactory, MockFactory
-from contract_tests.failures import ConfigurationError
-from contract_tests.model import request_body
-from mock_server.contract import (
+from callback_kit.contract import (
     ContractError,
     IdempotencyContract,
     callback_operation,
     idempotency_contract,
     load_spec,
 )
+from callback_kit.contract_tests.client import CallbackClient, Exchange, Recorder, new_key
+from callback_kit.contract_tests.config import Settings
+from callback_kit.contract_tests.factory import CommandFactory, ExceptionFactory, MockFactory
+from callback_kit.contract_tests.failures import ConfigurationError
+from callback_kit.contract_tests.model import request_body
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Protocol
 
 import httpx
 
-from contract_tests.client import CallbackClient
-from contract_tests.failures import FactoryError
-from contract_tests.model import Status
+from callback_kit.contract_tests.client import CallbackClient
+from callback_kit.contract_tests.failures import FactoryError
+from callback_kit.contract_tests.model import Status
 
 EXCEPTION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 COMMAND_TIMEOUT = 60.0

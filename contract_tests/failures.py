@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from contract_tests.client import Exchange
-    from contract_tests.divergences import Divergence
+    from callback_kit.contract_tests.client import Exchange
+    from callback_kit.contract_tests.divergences import Divergence
 
 
 class ContractKitError(Exception):

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mock_server.contract import IdempotencyContract
+from callback_kit.contract import IdempotencyContract
 
 Status = Literal["OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED"]
 STATUSES: tuple[Status, ...] = ("OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED")

@@ -15,12 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests.client import CallbackClient
-from contract_tests.config import OPTIONS, Option, Settings, environment_default
-from contract_tests.environment import Environment, open_environment
-from contract_tests.factory import ExceptionFactory
-from contract_tests.failures import ConfigurationError, ContractViolation
-from contract_tests.report import (
+from callback_kit.contract import IdempotencyContract
+from callback_kit.contract_tests.client import CallbackClient
+from callback_kit.contract_tests.config import OPTIONS, Option, Settings, environment_default
+from callback_kit.contract_tests.environment import Environment, open_environment
+from callback_kit.contract_tests.factory import ExceptionFactory
+from callback_kit.contract_tests.failures import ConfigurationError, ContractViolation
+from callback_kit.contract_tests.report import (
     CheckResult,
     Finding,
     Results,
@@ -30,7 +31,6 @@ from contract_tests.report import (
     write_har,
     write_junit,
 )
-from mock_server.contract import IdempotencyContract
 
 RESULTS = pytest.StashKey[Results]()
 ENVIRONMENT = pytest.StashKey[Environment]()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from contract_tests.client import Exchange
+from callback_kit.contract_tests.client import Exchange
 
 Verdict = Literal["passed", "failed", "skipped", "error"]
 SHOWN = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}

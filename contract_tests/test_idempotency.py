@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from contract_tests import checks
-from contract_tests.client import CallbackClient, Exchange, new_key
-from contract_tests.environment import Environment
-from contract_tests.factory import ExceptionFactory
-from contract_tests.model import request_body
-from contract_tests.plugin import NEEDS_FACTORY
-from mock_server.contract import IdempotencyContract
+from callback_kit.contract import IdempotencyContract
+from callback_kit.contract_tests import checks
+from callback_kit.contract_tests.client import CallbackClient, Exchange, new_key
+from callback_kit.contract_tests.environment import Environment
+from callback_kit.contract_tests.factory import ExceptionFactory
+from callback_kit.contract_tests.model import request_body
+from callback_kit.contract_tests.plugin import NEEDS_FACTORY
 
 pytestmark = pytest.mark.contract("idempotency")
 RACE_SIZE = 8

@@ -1,6 +1,6 @@
 """Schemathesis over openapi.yaml: all built-in checks, the examples, coverage and fuzzing phases.
 
-The run records one row per Schemathesis check (see `contract_tests.conformance`); this test fails when any
+The run records one row per Schemathesis check (see `callback_kit.contract_tests.conformance`); this test fails when any
 of them failed.
 """
 
@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
-from contract_tests.conformance import run_conformance
-from contract_tests.environment import Environment
-from contract_tests.failures import ContractViolation
-from contract_tests.report import Results
+from callback_kit.contract_tests.conformance import run_conformance
+from callback_kit.contract_tests.environment import Environment
+from callback_kit.contract_tests.failures import ContractViolation
+from callback_kit.contract_tests.report import Results
 
 pytestmark = pytest.mark.contract("schemathesis", reports_itself=True)
 

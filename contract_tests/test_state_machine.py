@@ -1,5 +1,5 @@
 """The state machine: Hypothesis drives callbacks over a few exceptions, with fresh and reused keys, and every
-answer (status, replay flag, error code or exact bytes) is compared with `contract_tests.model`.
+answer (status, replay flag, error code or exact bytes) is compared with `callback_kit.contract_tests.model`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from contract_tests import checks
-from contract_tests.client import CallbackClient, new_key
-from contract_tests.environment import Environment
-from contract_tests.factory import ExceptionFactory
-from contract_tests.model import STATUSES, Model, Status, request_body
+from callback_kit.contract_tests import checks
+from callback_kit.contract_tests.client import CallbackClient, new_key
+from callback_kit.contract_tests.environment import Environment
+from callback_kit.contract_tests.factory import ExceptionFactory
+from callback_kit.contract_tests.model import STATUSES, Model, Status, request_body
 
 pytestmark = pytest.mark.contract("state_machine")
 STEPS = 20

@@ -1,7 +1,7 @@
-"""`python -m mock_server [serve options]`: the same as `callback-kit serve`."""
+"""`python -m callback_kit.mock_server [serve options]`: the same as `callback-kit serve`."""
 
 import sys
 
-from mock_server.cli import main
+from callback_kit.cli import main
 
 sys.exit(main(["serve", *sys.argv[1:]]))

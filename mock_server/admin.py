@@ -10,15 +10,15 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from mock_server.auth import Authenticator
-from mock_server.callbacks import parse_rfc3339
-from mock_server.clock import Clock, iso
-from mock_server.errors import BadRequest, Conflict, MockError, NotFound
-from mock_server.faults import parse_rule
-from mock_server.moment import RULES
-from mock_server.report import build_report
-from mock_server.seed import load_exceptions
-from mock_server.types import ExceptionRecord, Store
+from callback_kit.contract.schemas import parse_rfc3339
+from callback_kit.mock_server.auth import Authenticator
+from callback_kit.mock_server.clock import Clock, iso
+from callback_kit.mock_server.errors import BadRequest, Conflict, MockError, NotFound
+from callback_kit.mock_server.faults import parse_rule
+from callback_kit.mock_server.moment import RULES
+from callback_kit.mock_server.report import build_report
+from callback_kit.mock_server.seed import load_exceptions
+from callback_kit.mock_server.types import ExceptionRecord, Store
 
 INSPECTOR = Path(__file__).with_name("inspector.html")
 

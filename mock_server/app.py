@@ -1,6 +1,6 @@
 """`create_app(settings)`: the Connexion app of the mock, wired from the spec, the fixtures and a store.
 
-Middleware, outermost first (Connexion's own in brackets; `mock_server.asgi` wraps it all in
+Middleware, outermost first (Connexion's own in brackets; `callback_kit.mock_server.asgi` wraps it all in
 `DropConnectionMiddleware`, which needs the server's own `send`):
 
     [ServerError] → RequestId → BodyLimit → MediaType → [Exception] → [SwaggerUI] → [Routing] → [Security]
@@ -29,28 +29,28 @@ from connexion.security import NO_VALUE, BearerSecurityHandler
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from mock_server.admin import AdminApi
-from mock_server.auth import AnonymousMiddleware, Authenticator, TokenTable
-from mock_server.body_limit import BodyLimitMiddleware
-from mock_server.clock import Clock
-from mock_server.contract import idempotency_contract, load_spec
-from mock_server.errors import BadRequest, MockError, Unauthorized, from_exception, render
-from mock_server.faults import FaultMiddleware
-from mock_server.handlers import CallbackEndpoint, CallbackHandler
-from mock_server.idempotency import IdempotencyMiddleware
-from mock_server.journal import JournalMiddleware
-from mock_server.moment import MomentMiddleware
-from mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
-from mock_server.request_id import RequestIdMiddleware
-from mock_server.seed import load_exceptions
-from mock_server.settings import Settings
-from mock_server.stores import open_store
-from mock_server.types import Store
-from mock_server.validation import MediaTypeMiddleware, validator_map
+from callback_kit.contract import idempotency_contract, load_spec
+from callback_kit.mock_server.admin import AdminApi
+from callback_kit.mock_server.auth import AnonymousMiddleware, Authenticator, TokenTable
+from callback_kit.mock_server.body_limit import BodyLimitMiddleware
+from callback_kit.mock_server.clock import Clock
+from callback_kit.mock_server.errors import BadRequest, MockError, Unauthorized, from_exception, render
+from callback_kit.mock_server.faults import FaultMiddleware
+from callback_kit.mock_server.handlers import CallbackEndpoint, CallbackHandler
+from callback_kit.mock_server.idempotency import IdempotencyMiddleware
+from callback_kit.mock_server.journal import JournalMiddleware
+from callback_kit.mock_server.moment import MomentMiddleware
+from callback_kit.mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
+from callback_kit.mock_server.request_id import RequestIdMiddleware
+from callback_kit.mock_server.seed import load_exceptions
+from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server.stores import open_store
+from callback_kit.mock_server.types import Store
+from callback_kit.mock_server.validation import MediaTypeMiddleware, validator_map
 
 CALLBACK_OPERATION = "processCallback"
 ADMIN_SPEC = Path(__file__).with_name("admin.yaml")
-log = logging.getLogger("mock_server")
+log = logging.getLogger("callback_kit.mock_server")
 
 
 def create_app(

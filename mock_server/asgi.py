@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
-import mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
-from mock_server.app import create_app
-from mock_server.faults import DropConnectionMiddleware
-from mock_server.settings import Settings
+import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
+from callback_kit.mock_server.app import create_app
+from callback_kit.mock_server.faults import DropConnectionMiddleware
+from callback_kit.mock_server.settings import Settings
 
 
 def app() -> ASGIApp:
-    """The app factory (`uvicorn mock_server.asgi:app --factory`)."""
+    """The app factory (`uvicorn callback_kit.mock_server.asgi:app --factory`)."""
     return DropConnectionMiddleware(create_app(Settings.from_env()))

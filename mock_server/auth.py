@@ -18,8 +18,8 @@ from typing import Any
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.errors import Forbidden, Unauthorized
-from mock_server.types import Principal
+from callback_kit.mock_server.errors import Forbidden, Unauthorized
+from callback_kit.mock_server.types import Principal
 
 CALLBACK_PERMISSION = "callback:process"
 MIN_SECRET_BYTES = 32

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.errors import PayloadTooLarge, render
+from callback_kit.mock_server.errors import PayloadTooLarge, render
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -8,13 +8,12 @@ follows its transition table; where the reference answers 500 to a client mistak
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from mock_server.errors import BadRequest, Conflict, MockError
-from mock_server.types import STATUSES, ExceptionRecord, Status, Transition
+from callback_kit.contract.schemas import parse_rfc3339
+from callback_kit.mock_server.errors import BadRequest, Conflict, MockError
+from callback_kit.mock_server.types import STATUSES, ExceptionRecord, Status, Transition
 
 # The same characters the spec's "not blank" pattern excludes, so the spec and the mock agree on blankness.
 BLANK = " \t\n\r\f\v"
@@ -32,7 +31,6 @@ MATCHER_TABLE: dict[Status, frozenset[Status]] = {
     "RESOLVED": frozenset(),
 }
 HISTORY_LIMIT = 100
-_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -199,30 +197,3 @@ def _time(
             details={"field": name, "rule": "format"},
         )
     return parsed
-
-
-def parse_rfc3339(text: str) -> str | None:
-    """The UTC RFC 3339 spelling of `text`, or None when it is not an RFC 3339 date-time."""
-    match = _RFC3339.match(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-    fraction, zone = match.group(7) or "", match.group(8)
-    try:
-        offset = timedelta(0) if zone in "Zz" else _offset(zone)
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone(offset))
-    except ValueError:
-        return None
-    try:
-        utc = moment.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 is valid but has no UTC year to show
-        return text.strip()
-    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S") + fraction + "Z"
-
-
-def _offset(zone: str) -> timedelta:
-    hours, minutes = int(zone[1:3]), int(zone[4:6])
-    if hours > 23 or minutes > 59:
-        raise ValueError(zone)
-    sign = -1 if zone[0] == "-" else 1
-    return sign * timedelta(hours=hours, minutes=minutes)

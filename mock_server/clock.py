@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from mock_server.types import Store
+from callback_kit.mock_server.types import Store
 
 CLOCK_OFFSET = "clock_offset"
 

@@ -25,11 +25,11 @@ from typing import Any, Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.errors import BadRequest, MockError, RateLimited, StoreUnavailable
-from mock_server.exchange import buffer_body, exception_id
-from mock_server.idempotency import principal_of
-from mock_server.moment import moment_of
-from mock_server.types import Store
+from callback_kit.mock_server.errors import BadRequest, MockError, RateLimited, StoreUnavailable
+from callback_kit.mock_server.exchange import buffer_body, exception_id
+from callback_kit.mock_server.idempotency import principal_of
+from callback_kit.mock_server.moment import moment_of
+from callback_kit.mock_server.types import Store
 
 HEADER = b"x-mock-fault"
 FAULT = "callback_kit.fault"
@@ -204,7 +204,7 @@ def fault_of(scope: Scope) -> Fault | None:
 class DropConnectionMiddleware:
     """Around the whole app: for a `lost_response` fault, swallow the answer and close the connection instead.
 
-    It must wrap the app from outside (see `mock_server.asgi`): only there is `send` the server's own, through
+    It must wrap the app from outside (see `mock_server/asgi.py`): only there is `send` the server's own, through
     which the connection can be closed.
     """
 

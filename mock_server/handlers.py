@@ -12,16 +12,16 @@ from connexion import request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.callbacks import Callback, read_callback, transition
-from mock_server.clock import Clock, iso
-from mock_server.contract import IdempotencyContract
-from mock_server.errors import Conflict, RateLimited, Unauthorized
-from mock_server.exchange import buffer_body
-from mock_server.faults import fault_of
-from mock_server.idempotency import Claim, claim_of, principal_of
-from mock_server.moment import now_of
-from mock_server.profiles import PUBLISHED, Profile
-from mock_server.types import Completion, InFlight, Replay, Store, StoredResponse
+from callback_kit.contract import IdempotencyContract
+from callback_kit.mock_server.callbacks import Callback, read_callback, transition
+from callback_kit.mock_server.clock import Clock, iso
+from callback_kit.mock_server.errors import Conflict, RateLimited, Unauthorized
+from callback_kit.mock_server.exchange import buffer_body
+from callback_kit.mock_server.faults import fault_of
+from callback_kit.mock_server.idempotency import Claim, claim_of, principal_of
+from callback_kit.mock_server.moment import now_of
+from callback_kit.mock_server.profiles import PUBLISHED, Profile
+from callback_kit.mock_server.types import Completion, InFlight, Replay, Store, StoredResponse
 
 ACCEPTED = StoredResponse(200, b'{"status":"accepted"}', "application/json")
 RATE_WINDOW = 60.0

@@ -25,13 +25,13 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.clock import Clock
-from mock_server.contract import IdempotencyContract
-from mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError, from_exception
-from mock_server.exchange import buffer_body
-from mock_server.moment import now_of
-from mock_server.profiles import PUBLISHED, Profile
-from mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
+from callback_kit.contract import IdempotencyContract
+from callback_kit.mock_server.clock import Clock
+from callback_kit.mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError, from_exception
+from callback_kit.mock_server.exchange import buffer_body
+from callback_kit.mock_server.moment import now_of
+from callback_kit.mock_server.profiles import PUBLISHED, Profile
+from callback_kit.mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
 
 CLAIM = "callback_kit.claim"
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.clock import Clock, iso
-from mock_server.errors import MockError, from_exception
-from mock_server.exchange import exception_id
-from mock_server.faults import fault_of
-from mock_server.idempotency import claim_of, fingerprint, principal_of
-from mock_server.moment import later_of
-from mock_server.request_id import request_id
-from mock_server.types import Store
+from callback_kit.mock_server.clock import Clock, iso
+from callback_kit.mock_server.errors import MockError, from_exception
+from callback_kit.mock_server.exchange import exception_id
+from callback_kit.mock_server.faults import fault_of
+from callback_kit.mock_server.idempotency import claim_of, fingerprint, principal_of
+from callback_kit.mock_server.moment import later_of
+from callback_kit.mock_server.request_id import request_id
+from callback_kit.mock_server.types import Store
 
 BODY_LIMIT = 16 * 1024
 log = logging.getLogger(__name__)

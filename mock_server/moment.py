@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.clock import CLOCK_OFFSET, Clock
-from mock_server.types import Store
+from callback_kit.mock_server.clock import CLOCK_OFFSET, Clock
+from callback_kit.mock_server.types import Store
 
 MOMENT = "callback_kit.moment"
 RULES = "fault_rules"

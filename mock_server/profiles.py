@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mock_server.contract import CALLBACK_PATH
+from callback_kit.contract import CALLBACK_PATH
 
 ProfileName = Literal["published", "matcher"]
 DEFAULT_TENANT = "11111111-1111-1111-1111-111111111111"

@@ -26,7 +26,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, Literal
 
-from mock_server.clock import iso
+from callback_kit.mock_server.clock import iso
 
 Pattern = Literal[
     "new-key-after-lost-response",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mock_server.types import ExceptionRecord
+from callback_kit.mock_server.types import ExceptionRecord
 
 
 def load_exceptions(fixtures: Path) -> list[ExceptionRecord]:

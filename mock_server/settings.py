@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from fixtures import fixtures_dir
-from mock_server.contract import default_spec_path
+from callback_kit.contract import default_spec_path
+from callback_kit.resources import fixtures_dir
 
 Profile = Literal["published", "matcher"]
 ENV_SETTINGS = "CALLBACK_KIT_SETTINGS"

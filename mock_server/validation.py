@@ -12,15 +12,13 @@ import typing as t
 
 import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
-from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
-from connexion.validators.parameter import draft4_format_checker
-from jsonschema import Draft4Validator, FormatChecker, ValidationError
+from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.callbacks import parse_rfc3339
-from mock_server.errors import BadRequest, KeyInvalid, MockError
+from callback_kit.contract.schemas import is_date_time, validator
+from callback_kit.mock_server.errors import BadRequest, KeyInvalid, MockError
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 _EMPTY: dict[str, t.Any] = {}
@@ -183,31 +181,9 @@ def _where(error: ValidationError) -> dict[str, t.Any]:
     return {"field": field or "body", "rule": str(error.validator)}
 
 
-_VALIDATORS: dict[int, tuple[dict[str, t.Any], Draft4Validator]] = {}
-
-
-def _strict_date_time(value: object) -> bool:
-    return not isinstance(value, str) or parse_rfc3339(value) is not None
-
-
-# Connexion's date-time check (rfc3339-validator) lets a trailing newline through; RFC 3339 does not.
-_FORMATS = FormatChecker()
-_FORMATS.checkers = dict(draft4_format_checker.checkers)
-_FORMATS.checks("date-time")(_strict_date_time)
-
-
 def _schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
-    """One validator per schema object, built on first use (Connexion would rebuild it per request).
-
-    Connexion's Draft 4 validator, which knows OpenAPI's `nullable`, with the strict date-time check.
-
-    The entry keeps the schema alive, so its id cannot be reused by another object.
-    """
-    entry = _VALIDATORS.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        entry = (schema, Draft4RequestValidator(schema, format_checker=_FORMATS))
-        _VALIDATORS[id(schema)] = entry
-    return entry[1]
+    """The kit's cached validator of a schema Connexion has resolved (Connexion would rebuild it per request)."""
+    return validator(schema)
 
 
 def _exact(error: MockError) -> MockError:
@@ -264,7 +240,7 @@ def _fast_validator(schema: dict[str, t.Any]) -> t.Any:
     if entry is None or entry[0] is not schema:
         try:
             fast = jsonschema_rs.Draft4Validator(
-                schema, validate_formats=True, formats={"date-time": _strict_date_time}
+                schema, validate_formats=True, formats={"date-time": is_date_time}
             )
         except (ValueError, jsonschema_rs.ValidationError):
             fast = None

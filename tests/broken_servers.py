@@ -1,6 +1,6 @@
 """Deliberately broken implementations of the callback endpoint, one flaw each, and a live server for them.
 
-Each is the mock (`mock_server.create_app`) with one flaw put in from outside: a wrapping ASGI middleware,
+Each is the mock (`callback_kit.mock_server.create_app`) with one flaw put in from outside: a wrapping ASGI middleware,
 a store wrapper, or a spec whose `x-idempotency` block says something else than the kit's. Everything the
 flaw does not touch keeps the contract, so a run against one of them fails only where the flaw shows.
 """
@@ -24,10 +24,10 @@ import uvicorn
 import yaml
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import Settings, create_app
-from mock_server.contract import CALLBACK_PATH, load_spec
-from mock_server.stores.memory import MemoryStore
-from mock_server.types import InFlight
+from callback_kit.contract import CALLBACK_PATH, load_spec
+from callback_kit.mock_server import Settings, create_app
+from callback_kit.mock_server.stores.memory import MemoryStore
+from callback_kit.mock_server.types import InFlight
 
 TOKEN = "acme-integration-token"
 OTHER_TENANT_TOKEN = "globex-integration-token"

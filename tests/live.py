@@ -60,7 +60,7 @@ def start_mock(
     command = [
         sys.executable,
         "-m",
-        "mock_server",
+        "callback_kit.mock_server",
         "--port",
         str(port),
         "--store",

@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 import httpx
 import jwt
 
-from fixtures import fixtures_dir
-from mock_server.app import create_app
-from mock_server.seed import load_exceptions
-from mock_server.settings import Settings
-from mock_server.types import Store
+from callback_kit.mock_server.app import create_app
+from callback_kit.mock_server.seed import load_exceptions
+from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server.types import Store
+from callback_kit.resources import fixtures_dir
 from tests.asgi import client
 
 T = TypeVar("T")

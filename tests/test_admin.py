@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mock_server.clock import iso
-from mock_server.contract import idempotency_contract, load_spec
-from mock_server.types import STATUSES
+from callback_kit.contract import idempotency_contract, load_spec
+from callback_kit.mock_server.clock import iso
+from callback_kit.mock_server.types import STATUSES
 from tests.mock_client import (
     ACME,
     ACME_ASSIGNED,

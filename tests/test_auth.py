@@ -11,8 +11,8 @@ import httpx
 import jwt
 import pytest
 
-from mock_server.app import create_app
-from mock_server.settings import Settings
+from callback_kit.mock_server.app import create_app
+from callback_kit.mock_server.settings import Settings
 from tests.mock_client import (
     ACME_ASSIGNED,
     ACME_OPEN,

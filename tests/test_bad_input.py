@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.settings import Settings
+from callback_kit.mock_server.settings import Settings
 from tests.mock_client import ACME_OPEN, ACME_PENDING, Mock, assert_error, body
 
 JSON_TYPE = {"Content-Type": "application/json"}

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from mock_server.callbacks import HISTORY_LIMIT
-from mock_server.clock import iso
-from mock_server.contract import callback_operation, load_spec
-from mock_server.settings import Settings
-from mock_server.types import STATUSES
+from callback_kit.contract import callback_operation, load_spec
+from callback_kit.mock_server.callbacks import HISTORY_LIMIT
+from callback_kit.mock_server.clock import iso
+from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server.types import STATUSES
 from tests.mock_client import (
     ACME,
     ACME_ASSIGNED,
@@ -433,6 +433,6 @@ def test_rate_limit_budget_is_renewed_in_the_next_minute() -> None:
 
 def test_an_early_year_keeps_four_digits() -> None:
     """A due date in year 999 is stored as 0999-..., still RFC 3339."""
-    from mock_server.callbacks import parse_rfc3339
+    from callback_kit.contract.schemas import parse_rfc3339
 
     assert parse_rfc3339("0999-01-01T00:00:00Z") == "0999-01-01T00:00:00Z"

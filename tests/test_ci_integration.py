@@ -554,7 +554,7 @@ def test_gitlab_mock_job_serves_the_projects_tests_and_stops(expected: int, pass
 
 
 # What of this environment's site-packages the fresh one must not see: the kit itself and its editable hook.
-OWN = ("callback_contract_kit", "__editable__", "mock_server", "contract_tests", "fixtures", "__pycache__")
+OWN = ("callback_contract_kit", "__editable__", "callback_kit", "__pycache__")
 
 
 @pytest.fixture(scope="module")
@@ -617,15 +617,15 @@ def fresh_run(program: Path, cwd: Path, *args: str) -> subprocess.CompletedProce
 def test_installed_kit_is_imported_from_the_fresh_environment(fresh_python: Path, tmp_path: Path) -> None:
     """The kit in the fresh environment is the wheel's, registered under the `pytest11` entry point group."""
     code = (
-        "import importlib.metadata as m, contract_tests;"
-        "print(contract_tests.__file__);"
+        "import importlib.metadata as m, callback_kit.contract_tests;"
+        "print(callback_kit.contract_tests.__file__);"
         "print(sorted(e.value for e in m.entry_points(group='pytest11')))"
     )
     result = fresh_run(fresh_python, tmp_path / "cwd", "-c", code)
     assert result.returncode == 0, shown(result)
     where, plugins = result.stdout.splitlines()
     assert where.startswith(str(fresh_python.parent.parent))
-    assert "'contract_tests.plugin'" in plugins
+    assert "'callback_kit.contract_tests.plugin'" in plugins
 
 
 @pytest.mark.slow
@@ -633,8 +633,8 @@ def test_installed_kit_has_every_subcommand(fresh_python: Path, tmp_path: Path) 
     """Every module behind a `callback-kit` subcommand is in the wheel (the CLI hides the ones that fail to import)."""
     code = (
         "import importlib\n"
-        "from mock_server.cli import EXTERNAL\n"
-        "for name, _ in EXTERNAL.values(): importlib.import_module(name)"
+        "from callback_kit.cli import SUBCOMMANDS\n"
+        "for name, _ in SUBCOMMANDS.values(): importlib.import_module(name)"
     )
     result = fresh_run(fresh_python, tmp_path / "cwd", "-c", code)
     assert result.returncode == 0, shown(result)
@@ -643,7 +643,7 @@ def test_installed_kit_has_every_subcommand(fresh_python: Path, tmp_path: Path) 
 @pytest.mark.slow
 def test_plugin_options_are_listed_by_pytest_help(fresh_python: Path, tmp_path: Path) -> None:
     """`pytest --help` of a project that merely installed the kit documents every option of the suite."""
-    from contract_tests.config import OPTIONS
+    from callback_kit.contract_tests.config import OPTIONS
 
     result = fresh_run(fresh_python, tmp_path / "cwd", "-m", "pytest", "--help")
     assert result.returncode == 0, shown(result)
@@ -661,7 +661,7 @@ def live_mock(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_plugin_runs_the_suite_beside_a_projects_own_tests(fresh_python: Path, live_mock: str, tmp_path: Path) -> None:
-    """`pytest --pyargs contract_tests tests/ --base-url ...` runs the suite and the project's tests together."""
+    """`pytest --pyargs callback_kit.contract_tests tests/ --base-url ...` runs the suite beside the project's tests."""
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     (project / "tests" / "test_own.py").write_text("def test_own_behaviour():\n    assert True\n")
@@ -671,7 +671,7 @@ def test_plugin_runs_the_suite_beside_a_projects_own_tests(fresh_python: Path, l
         "-m",
         "pytest",
         "--pyargs",
-        "contract_tests",
+        "callback_kit.contract_tests",
         "tests/",
         "-p",
         "no:cacheprovider",

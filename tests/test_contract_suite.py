@@ -2,7 +2,8 @@
 implementation (`tests/broken_servers.py`) is caught by the check named for its flaw.
 
 The suite runs as users run it, in a subprocess: `callback-kit contract` for the default run and the exit
-codes, `pytest -p contract_tests.plugin --pyargs contract_tests -k ...` to run only the checks a flaw needs.
+codes, `pytest -p callback_kit.contract_tests.plugin --pyargs callback_kit.contract_tests -k ...` to run only
+the checks a flaw needs.
 """
 
 from __future__ import annotations
@@ -182,13 +183,14 @@ def test_without_factory_checks_needing_state_are_skipped(mock_url: str, tmp_pat
 
 def _cli(tmp_path: Path, *args: str, environ: dict[str, str] | None = None) -> Run:
     junit = tmp_path / f"cli-{time.monotonic_ns()}.xml"
-    command = [sys.executable, "-c", "import sys; from mock_server.cli import main; sys.exit(main())", "contract"]
+    command = [sys.executable, "-m", "callback_kit", "contract"]
     return _run([*command, *args, "--junit", str(junit)], junit, environ)
 
 
 def _pytest(tmp_path: Path, *args: str) -> Run:
     junit = tmp_path / f"pytest-{time.monotonic_ns()}.xml"
-    command = [sys.executable, "-m", "pytest", "-p", "contract_tests.plugin", "--pyargs", "contract_tests"]
+    suite = "callback_kit.contract_tests"
+    command = [sys.executable, "-m", "pytest", "-p", f"{suite}.plugin", "--pyargs", suite]
     return _run([*command, "-p", "no:cacheprovider", "-q", *args, "--junit", str(junit)], junit, None)
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from contract_tests import divergences as known
-from contract_tests.client import Exchange
-from contract_tests.divergences import Divergence, classify, explain
-from mock_server.contract import idempotency_contract, load_spec
+from callback_kit.contract import idempotency_contract, load_spec
+from callback_kit.contract_tests import divergences as known
+from callback_kit.contract_tests.client import Exchange
+from callback_kit.contract_tests.divergences import Divergence, classify, explain
 
 SPEC = load_spec()
 CONTRACT = idempotency_contract(SPEC)

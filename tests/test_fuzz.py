@@ -28,14 +28,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from contract_tests.fuzz import CORPUS_COUNT, CORPUS_SEED, FuzzSettings, generate, read_jsonl
-from contract_tests.fuzz.body_mutations import categories as body_categories
-from contract_tests.fuzz.cases import Case, dumps
-from contract_tests.fuzz.cli import write_files
-from contract_tests.fuzz.generate import NEGATIVE_CYCLE
-from contract_tests.fuzz.replay import ReplaySettings, Verdict, replay
-from contract_tests.fuzz.spec import Operation
-from fixtures import fixtures_dir
+from callback_kit.cli.fuzz import write_files
+from callback_kit.contract_tests.fuzz import CORPUS_COUNT, CORPUS_SEED, FuzzSettings, generate, read_jsonl
+from callback_kit.contract_tests.fuzz.body_mutations import categories as body_categories
+from callback_kit.contract_tests.fuzz.cases import Case, dumps
+from callback_kit.contract_tests.fuzz.generate import NEGATIVE_CYCLE
+from callback_kit.contract_tests.fuzz.replay import ReplaySettings, Verdict, replay
+from callback_kit.contract_tests.fuzz.spec import Operation
+from callback_kit.resources import fixtures_dir
 
 CORPUS = fixtures_dir() / "fuzz-corpus.jsonl"
 KIT = Path(sys.executable).with_name("callback-kit")

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from mock_server.contract import idempotency_contract, load_spec
-from mock_server.settings import Settings
-from mock_server.stores.memory import MemoryStore
-from mock_server.types import Completion, ExceptionRecord, Transition
+from callback_kit.contract import idempotency_contract, load_spec
+from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server.stores.memory import MemoryStore
+from callback_kit.mock_server.types import Completion, ExceptionRecord, Transition
 from tests.mock_client import (
     ACME_OPEN,
     ACME_PENDING,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from mock_server.contract import CALLBACK_PATH, default_spec_path
-from mock_server.settings import Settings
+from callback_kit.contract import CALLBACK_PATH, default_spec_path
+from callback_kit.mock_server.settings import Settings
 from tests.mock_client import ACME, ACME_OPEN, Mock, assert_error, body
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from mock_server.cli import main
-from mock_server.contract import CALLBACK_PATH, default_spec_path
-from mock_server.lint import check_spec
+from callback_kit.cli import main
+from callback_kit.contract import CALLBACK_PATH, default_spec_path
+from callback_kit.contract.lint import check_spec
 
 Spec = dict[str, Any]
 SHIPPED: Spec = yaml.safe_load(default_spec_path().read_text(encoding="utf-8"))

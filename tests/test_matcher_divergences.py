@@ -89,7 +89,7 @@ def test_published_profile_keeps_the_contract_at_the_same_seed(tmp_path: Path) -
 
 def _contract(url: str, tmp_path: Path) -> Run:
     junit = tmp_path / f"contract-{time.monotonic_ns()}.xml"
-    command = [sys.executable, "-c", "import sys; from mock_server.cli import main; sys.exit(main())", "contract"]
+    command = [sys.executable, "-c", "import sys; from callback_kit.cli import main; sys.exit(main())", "contract"]
     options = ["--base-url", url, "--token", TOKEN, "--other-tenant-token", OTHER_TENANT_TOKEN]
     options += ["--exception-factory", "mock", "--admin-token", ADMIN_TOKEN, "--seed", SEED, "--junit", str(junit)]
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CALLBACK_KIT_", "PYTEST_"))}

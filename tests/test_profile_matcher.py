@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_server.settings import Settings
+from callback_kit.mock_server.settings import Settings
 from tests.mock_client import Mock, assert_error, body
 
 OPEN = "3c010000-0000-4000-8000-000300000001"

@@ -1,4 +1,4 @@
-"""The retry report (`mock_server/report.py`) and `callback-kit report` (`mock_server/report_cli.py`).
+"""The retry report (`mock_server/report.py`) and `callback-kit report` (`callback_kit/cli/report.py`).
 
 First `build_report` on hand-built journal entries, one pattern at a time; then two scripted integrators
 against a live mock with injected faults: a bad one, whose every bad habit is flagged with the requests it
@@ -19,8 +19,8 @@ from typing import Any, get_args
 import httpx
 import pytest
 
-from mock_server import report_cli
-from mock_server.report import ADVICE, MAX_CITED, Pattern, build_report
+from callback_kit.cli import report as report_cli
+from callback_kit.mock_server.report import ADVICE, MAX_CITED, Pattern, build_report
 from tests.live import ADMIN, LiveMock, free_port, running_mock
 from tests.mock_client import ACME, ACME_OPEN, ACME_SERVICENOW_TOKEN, ACME_TOKEN
 

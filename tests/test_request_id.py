@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.errors import StoreUnavailable
-from mock_server.settings import Settings
-from mock_server.stores.memory import MemoryStore
-from mock_server.types import Completion, ExceptionRecord, Transition
+from callback_kit.mock_server.errors import StoreUnavailable
+from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server.stores.memory import MemoryStore
+from callback_kit.mock_server.types import Completion, ExceptionRecord, Transition
 from tests.mock_client import (
     ACME_OPEN,
     ACME_RESOLVED,

@@ -11,11 +11,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from mock_server import Settings, create_app
-from mock_server.contract import idempotency_contract, load_spec
-from mock_server.profiles import DEFAULT_TENANT, MATCHER, derive_spec
-from mock_server.seed import load_exceptions
-from mock_server.stores.memory import MemoryStore
+from callback_kit.contract import idempotency_contract, load_spec
+from callback_kit.mock_server import Settings, create_app
+from callback_kit.mock_server.profiles import DEFAULT_TENANT, MATCHER, derive_spec
+from callback_kit.mock_server.seed import load_exceptions
+from callback_kit.mock_server.stores.memory import MemoryStore
 
 SPEC = derive_spec(load_spec(), MATCHER, auth=False)
 CONTRACT = idempotency_contract(SPEC)

@@ -12,10 +12,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from mock_server import Settings, create_app
-from mock_server.contract import default_spec_path, idempotency_contract, load_spec
-from mock_server.seed import load_exceptions
-from mock_server.stores.memory import MemoryStore
+from callback_kit.contract import default_spec_path, idempotency_contract, load_spec
+from callback_kit.mock_server import Settings, create_app
+from callback_kit.mock_server.seed import load_exceptions
+from callback_kit.mock_server.stores.memory import MemoryStore
 
 SPEC = default_spec_path()
 CONTRACT = idempotency_contract(load_spec(SPEC))

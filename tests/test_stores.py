@@ -21,12 +21,12 @@ from typing import Any, Protocol, TypeVar
 import pytest
 from redis.asyncio import Redis
 
-from mock_server.errors import ClaimLost, Conflict, NotFound, StoreUnavailable
-from mock_server.stores import sqlite as sqlite_module
-from mock_server.stores.memory import MemoryStore
-from mock_server.stores.redis import RedisStore
-from mock_server.stores.sqlite import SQLiteStore
-from mock_server.types import (
+from callback_kit.mock_server.errors import ClaimLost, Conflict, NotFound, StoreUnavailable
+from callback_kit.mock_server.stores import sqlite as sqlite_module
+from callback_kit.mock_server.stores.memory import MemoryStore
+from callback_kit.mock_server.stores.redis import RedisStore
+from callback_kit.mock_server.stores.sqlite import SQLiteStore
+from callback_kit.mock_server.types import (
     Claimed,
     Completion,
     ExceptionRecord,

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server.contract import default_spec_path, load_spec
-from mock_server.profiles import MATCHER, PUBLISHED, Profile, derive_spec
-from mock_server.validation import _fast_validator, _schema_validator
+from callback_kit.contract import default_spec_path, load_spec
+from callback_kit.mock_server.profiles import MATCHER, PUBLISHED, Profile, derive_spec
+from callback_kit.mock_server.validation import _fast_validator, _schema_validator
 
 
 def body_schema(profile: Profile) -> dict[str, Any]:

@@ -17,8 +17,8 @@ the negative categories), `body_mutations`, `transport_mutations` and `envelope_
 and the two CLIs (`cli`, `replay_cli`).
 """
 
-from contract_tests.fuzz.cases import Body, Case, Expect, Violation, read_jsonl, write_jsonl
-from contract_tests.fuzz.generate import FuzzSettings, generate
+from callback_kit.contract_tests.fuzz.cases import Body, Case, Expect, Violation, read_jsonl, write_jsonl
+from callback_kit.contract_tests.fuzz.generate import FuzzSettings, generate
 
 CORPUS_SEED = 20261128
 CORPUS_COUNT = 300

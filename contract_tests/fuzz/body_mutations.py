@@ -15,10 +15,10 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from contract_tests.fuzz.cases import Expect, Violation
-from contract_tests.fuzz.draft import Category, Draft, Retry
-from contract_tests.fuzz.spec import Operation, Schema
-from contract_tests.fuzz.values import Values
+from callback_kit.contract_tests.fuzz.cases import Expect, Violation
+from callback_kit.contract_tests.fuzz.draft import Category, Draft, Retry
+from callback_kit.contract_tests.fuzz.spec import Operation, Schema
+from callback_kit.contract_tests.fuzz.values import Values
 
 Path = tuple[str, ...]
 BAD_REQUEST = Expect("rejected", (400,))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from contract_tests.fuzz.errors import CaseFileError
+from callback_kit.contract_tests.fuzz.errors import CaseFileError
 
 Kind = Literal["positive", "negative"]
 Outcome = Literal["accepted", "rejected", "state-dependent"]

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from contract_tests.fuzz.cases import Body, Expect, Violation
-from contract_tests.fuzz.spec import Operation
+from callback_kit.contract_tests.fuzz.cases import Body, Expect, Violation
+from callback_kit.contract_tests.fuzz.spec import Operation
 
 AUTHORIZATION = "Authorization"
 CONTENT_TYPE = "Content-Type"

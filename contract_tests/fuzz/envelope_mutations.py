@@ -17,9 +17,9 @@ import re
 import string
 import uuid
 
-from contract_tests.fuzz.cases import TOKEN, Expect, Violation
-from contract_tests.fuzz.draft import AUTHORIZATION, Category, Draft, Retry
-from contract_tests.fuzz.spec import Operation
+from callback_kit.contract_tests.fuzz.cases import TOKEN, Expect, Violation
+from callback_kit.contract_tests.fuzz.draft import AUTHORIZATION, Category, Draft, Retry
+from callback_kit.contract_tests.fuzz.spec import Operation
 
 
 def categories(op: Operation) -> list[Category]:

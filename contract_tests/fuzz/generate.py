@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from contract_tests.fuzz import body_mutations, envelope_mutations, transport_mutations
-from contract_tests.fuzz.cases import TOKEN, Body, Case, Expect, Kind, Violation
-from contract_tests.fuzz.draft import AUTHORIZATION, CONTENT_TYPE, Category, Draft, Retry
-from contract_tests.fuzz.errors import SpecUnsupported
-from contract_tests.fuzz.spec import Operation
-from contract_tests.fuzz.values import Values
-from fixtures import fixtures_dir
+from callback_kit.contract_tests.fuzz import body_mutations, envelope_mutations, transport_mutations
+from callback_kit.contract_tests.fuzz.cases import TOKEN, Body, Case, Expect, Kind, Violation
+from callback_kit.contract_tests.fuzz.draft import AUTHORIZATION, CONTENT_TYPE, Category, Draft, Retry
+from callback_kit.contract_tests.fuzz.errors import SpecUnsupported
+from callback_kit.contract_tests.fuzz.spec import Operation
+from callback_kit.contract_tests.fuzz.values import Values
+from callback_kit.resources import fixtures_dir
 
 KindChoice = Literal["positive", "negative", "all"]
 KINDS: tuple[KindChoice, ...] = ("positive", "negative", "all")

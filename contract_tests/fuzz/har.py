@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from contract_tests.fuzz.cases import Case
+from callback_kit.contract_tests.fuzz.cases import Case
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

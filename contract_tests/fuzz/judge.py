@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contract_tests.fuzz.cases import Case
-from contract_tests.fuzz.spec import Operation
+from callback_kit.contract_tests.fuzz.cases import Case
+from callback_kit.contract_tests.fuzz.spec import Operation
 
 JSON = "application/json"
 

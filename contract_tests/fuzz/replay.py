@@ -17,11 +17,11 @@ from typing import TextIO
 
 import httpx
 
-from contract_tests.fuzz.cases import TOKEN, Case
-from contract_tests.fuzz.errors import FuzzError, Unreachable
-from contract_tests.fuzz.judge import Answer, UnexpectedOutcome, problems
-from contract_tests.fuzz.shell import command
-from contract_tests.fuzz.spec import Operation
+from callback_kit.contract_tests.fuzz.cases import TOKEN, Case
+from callback_kit.contract_tests.fuzz.errors import FuzzError, Unreachable
+from callback_kit.contract_tests.fuzz.judge import Answer, UnexpectedOutcome, problems
+from callback_kit.contract_tests.fuzz.shell import command
+from callback_kit.contract_tests.fuzz.spec import Operation
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from contract_tests.fuzz.replay import Verdict
+from callback_kit.contract_tests.fuzz.replay import Verdict
 
 HEADINGS = ("case", "expected", "sent", "as expected", "unexpected")
 # Characters XML 1.0 cannot carry; an echoed request value may contain them.

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from contract_tests.fuzz.cases import Body, Case
+from callback_kit.contract_tests.fuzz.cases import Body, Case
 
 PLACEHOLDER = re.compile(r"\$\{(BASE_URL|TOKEN|RUN)\}")
 _PRINTABLE = frozenset(range(0x20, 0x7F)) - {ord("'")}

@@ -13,8 +13,7 @@ from typing import Any
 
 from jsonschema import Draft4Validator, ValidationError
 
-from contract_tests.fuzz.errors import SpecUnsupported
-from mock_server.contract import (
+from callback_kit.contract import (
     CALLBACK_PATH,
     ContractError,
     IdempotencyContract,
@@ -22,6 +21,9 @@ from mock_server.contract import (
     idempotency_contract,
     load_spec,
 )
+from callback_kit.contract.refs import RefError, resolve
+from callback_kit.contract.schemas import validator
+from callback_kit.contract_tests.fuzz.errors import SpecUnsupported
 
 Schema = dict[str, Any]
 
@@ -49,7 +51,6 @@ class Operation:
     headers: tuple[Parameter, ...]
     keys: IdempotencyContract
     spec: dict[str, Any] = field(repr=False)
-    _validators: dict[str, Draft4Validator] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Operation:
@@ -60,7 +61,7 @@ class Operation:
             keys = idempotency_contract(spec)
         except (ContractError, OSError) as exc:
             raise SpecUnsupported(f"cannot read the callback operation: {exc}") from None
-        resolve = _Resolver(spec)
+        resolve = _resolver(spec)
         parameters = [resolve(p) for p in raw.get("parameters", [])]
         params = tuple(Parameter(p["name"], p["in"], bool(p.get("required")), resolve(p["schema"])) for p in parameters)
         content = resolve(raw.get("requestBody", {})).get("content", {})
@@ -86,18 +87,15 @@ class Operation:
 
     def resolve(self, schema: Schema) -> Schema:
         """`schema` with its top-level `$ref` followed."""
-        resolved: Schema = _Resolver(self.spec)(schema)
+        resolved: Schema = _resolver(self.spec)(schema)
         return resolved
 
     def validator(self, schema: Schema) -> Draft4Validator:
         """A Draft 4 validator (with formats) for a schema of this spec; `$ref`s resolve against the spec."""
-        key = repr(schema)
-        found = self._validators.get(key)
-        if found is None:
-            root = {**schema, "components": self.spec.get("components", {})}
-            found = Draft4Validator(root, format_checker=Draft4Validator.FORMAT_CHECKER)
-            self._validators[key] = found
-        return found
+        try:
+            return validator(schema, self.spec)
+        except RefError as exc:
+            raise SpecUnsupported(str(exc)) from None
 
     def body_errors(self, body: Any) -> list[ValidationError]:
         """Why `body` breaks the request body schema (empty when it is valid)."""
@@ -127,26 +125,16 @@ class Operation:
         return {"$ref": "#/components/schemas/Error"}
 
 
-class _Resolver:
-    """Follows local `$ref`s (`#/a/b`) inside one spec."""
+def _resolver(spec: dict[str, Any]) -> Any:
+    """`refs.resolve` bound to `spec`, its errors as `SpecUnsupported`."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
+    def follow(node: Any) -> Any:
+        try:
+            return resolve(spec, node)
+        except RefError as exc:
+            raise SpecUnsupported(str(exc)) from None
 
-    def __call__(self, node: Any) -> Any:
-        seen = 0
-        while isinstance(node, dict) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#/") or seen > 32:
-                raise SpecUnsupported(f"cannot follow $ref {ref!r}: expected a local reference like '#/components/x'")
-            node = self.spec
-            for part in ref[2:].split("/"):
-                try:
-                    node = node[part.replace("~1", "/").replace("~0", "~")]
-                except (KeyError, TypeError):
-                    raise SpecUnsupported(f"$ref {ref!r} points nowhere in the spec") from None
-            seen += 1
-        return node
+    return follow
 
 
 def _require_bearer(spec: dict[str, Any]) -> None:

@@ -11,9 +11,9 @@ import functools
 import json
 import random
 
-from contract_tests.fuzz.cases import Body, Expect, Violation
-from contract_tests.fuzz.draft import CONTENT_TYPE, Category, Draft, Retry
-from contract_tests.fuzz.spec import Operation
+from callback_kit.contract_tests.fuzz.cases import Body, Expect, Violation
+from callback_kit.contract_tests.fuzz.draft import CONTENT_TYPE, Category, Draft, Retry
+from callback_kit.contract_tests.fuzz.spec import Operation
 
 WRONG_MEDIA_TYPES = (
     "text/plain",

@@ -17,7 +17,7 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from contract_tests.fuzz.errors import SpecUnsupported
+from callback_kit.contract_tests.fuzz.errors import SpecUnsupported
 
 Schema = dict[str, Any]
 Resolve = Callable[[Schema], Schema]

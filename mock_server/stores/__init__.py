@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from mock_server.types import Store
+from callback_kit.mock_server.types import Store
 
 __all__ = ["StoreURLError", "open_store"]
 
@@ -23,11 +23,11 @@ def open_store(url: str) -> Store:
     """The store a URL names; nothing is connected until first use."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
-        from mock_server.stores.memory import MemoryStore
+        from callback_kit.mock_server.stores.memory import MemoryStore
 
         return MemoryStore()
     if scheme == "sqlite":
-        from mock_server.stores.sqlite import SQLiteStore
+        from callback_kit.mock_server.stores.sqlite import SQLiteStore
 
         path = url[len("sqlite://") :]
         if not path.startswith("/") or path == "/":
@@ -36,7 +36,7 @@ def open_store(url: str) -> Store:
             )
         return SQLiteStore(path)
     if scheme in ("redis", "rediss"):
-        from mock_server.stores.redis import RedisStore
+        from callback_kit.mock_server.stores.redis import RedisStore
 
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))

@@ -7,7 +7,7 @@ import dataclasses
 import json
 from typing import Any
 
-from mock_server.types import ExceptionRecord, StoredResponse
+from callback_kit.mock_server.types import ExceptionRecord, StoredResponse
 
 # Raised when a claim was taken over by another request after its in-flight TTL ran out.
 CLAIM_LOST = "the idempotency key was claimed again by another request after this claim's in-flight time ran out"

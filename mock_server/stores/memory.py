@@ -10,9 +10,9 @@ import uuid
 from collections import deque
 from typing import Any
 
-from mock_server.errors import ClaimLost, NotFound
-from mock_server.stores._codec import CLAIM_LOST, public_record
-from mock_server.types import (
+from callback_kit.mock_server.errors import ClaimLost, NotFound
+from callback_kit.mock_server.stores._codec import CLAIM_LOST, public_record
+from callback_kit.mock_server.types import (
     Claimed,
     ClaimOutcome,
     Completion,

@@ -40,8 +40,8 @@ from redis.exceptions import (
 )
 from redis.typing import EncodableT, FieldT
 
-from mock_server.errors import ClaimLost, NotFound, StoreUnavailable
-from mock_server.stores._codec import (
+from callback_kit.mock_server.errors import ClaimLost, NotFound, StoreUnavailable
+from callback_kit.mock_server.stores._codec import (
     CLAIM_LOST,
     dump_exception,
     dump_response,
@@ -49,7 +49,7 @@ from mock_server.stores._codec import (
     load_response,
     public_record,
 )
-from mock_server.types import (
+from callback_kit.mock_server.types import (
     Claimed,
     ClaimOutcome,
     Completion,

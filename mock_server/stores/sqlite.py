@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from mock_server.errors import ClaimLost, NotFound, StoreUnavailable
-from mock_server.stores._codec import (
+from callback_kit.mock_server.errors import ClaimLost, NotFound, StoreUnavailable
+from callback_kit.mock_server.stores._codec import (
     CLAIM_LOST,
     dump_exception,
     dump_response,
@@ -29,7 +29,7 @@ from mock_server.stores._codec import (
     load_response,
     public_record,
 )
-from mock_server.types import (
+from callback_kit.mock_server.types import (
     Claimed,
     ClaimOutcome,
     Completion,

@@ -13,12 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from contract_tests.fuzz.cases import Case, write_jsonl
-from contract_tests.fuzz.errors import FuzzError
-from contract_tests.fuzz.generate import KINDS, FuzzSettings, MiB, generate
-from contract_tests.fuzz.har import write_har
-from contract_tests.fuzz.shell import write_script
-from contract_tests.fuzz.spec import Operation
+from callback_kit.contract_tests.fuzz.cases import Case, write_jsonl
+from callback_kit.contract_tests.fuzz.errors import FuzzError
+from callback_kit.contract_tests.fuzz.generate import KINDS, FuzzSettings, MiB, generate
+from callback_kit.contract_tests.fuzz.har import write_har
+from callback_kit.contract_tests.fuzz.shell import write_script
+from callback_kit.contract_tests.fuzz.spec import Operation
 
 FILES = ("cases.jsonl", "cases.sh", "cases.har")
 

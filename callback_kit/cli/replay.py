@@ -13,10 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from contract_tests.fuzz.cases import read_jsonl
-from contract_tests.fuzz.errors import FuzzError
-from contract_tests.fuzz.replay import ReplaySettings, replay, stderr_progress
-from contract_tests.fuzz.report import summary, unexpected_listing, write_junit
+from callback_kit.contract_tests.fuzz.cases import read_jsonl
+from callback_kit.contract_tests.fuzz.errors import FuzzError
+from callback_kit.contract_tests.fuzz.replay import ReplaySettings, replay, stderr_progress
+from callback_kit.contract_tests.fuzz.report import summary, unexpected_listing, write_junit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

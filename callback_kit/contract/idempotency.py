@@ -1,4 +1,4 @@
-"""The contract as data: `openapi.yaml` loaded once, and its `x-idempotency` block as a typed value.
+"""The callback operation's `x-idempotency` block as a typed value.
 
 The mock and the contract tests both take their idempotency behaviour from `IdempotencyContract`, so the
 two cannot drift apart from each other or from the spec.
@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+from callback_kit.contract.spec import CALLBACK_PATH, ContractError, callback_operation
 
-CALLBACK_PATH = "/v1/exceptions/{exceptionId}/callback"
 SCOPE_PARTS = ("tenant", "principal", "method", "path")
 KeyReusePolicy = Literal["replay", "reject"]
-
-
-class ContractError(ValueError):
-    """The spec, or its `x-idempotency` block, is not usable; the message names the place."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +38,8 @@ class IdempotencyContract:
     key_invalid: ErrorSpec
     in_flight: ErrorSpec
     different_body: ErrorSpec
+    stored: tuple[str, ...] = ("status", "body")
+    """What a replay repeats of the stored answer (lower case): status and body at least."""
 
     @classmethod
     def from_block(cls, block: dict[str, Any], where: str = "x-idempotency") -> IdempotencyContract:
@@ -83,6 +77,9 @@ class IdempotencyContract:
         if policy not in ("replay", "reject"):
             raise ContractError(f"{where}.onDifferentBody must be 'replay' or 'reject', got {policy!r}")
         errors = need("errors", dict)
+        stored = block.get("stored", ["status", "body"])
+        if not isinstance(stored, list) or not {"status", "body"} <= {str(part).lower() for part in stored}:
+            raise ContractError(f"{where}.stored must list what a replay repeats, status and body at least")
         return cls(
             headers=tuple(headers),
             key_pattern=pattern,
@@ -95,6 +92,7 @@ class IdempotencyContract:
             key_invalid=_error_spec(errors, "keyInvalid", f"{where}.errors"),
             in_flight=_error_spec(errors, "inFlight", f"{where}.errors"),
             different_body=_error_spec(errors, "differentBody", f"{where}.errors"),
+            stored=tuple(str(part).lower() for part in stored),
         )
 
 
@@ -117,36 +115,6 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {"list": "a list", "str": "a string", "int": "a whole number", "float": "a number", "dict": "a map"}
     return " or ".join(names.get(k.__name__, k.__name__) for k in kinds)
-
-
-def default_spec_path() -> Path:
-    """The spec shipped with the kit (the repository's `openapi.yaml`)."""
-    return Path(str(resources.files("mock_server").joinpath("openapi.yaml")))
-
-
-@cache
-def _load_cached(path: str, mtime_ns: int) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        spec = yaml.safe_load(handle)
-    if not isinstance(spec, dict):
-        raise ContractError(f"{path}: not an OpenAPI document (top level is {type(spec).__name__})")
-    return spec
-
-
-def load_spec(path: Path | None = None) -> dict[str, Any]:
-    """The parsed spec (cached per file version; treat it as read-only)."""
-    resolved = (path or default_spec_path()).resolve()
-    return _load_cached(str(resolved), resolved.stat().st_mtime_ns)
-
-
-def callback_operation(spec: dict[str, Any]) -> dict[str, Any]:
-    try:
-        operation = spec["paths"][CALLBACK_PATH]["post"]
-    except (KeyError, TypeError):
-        raise ContractError(f"paths.{CALLBACK_PATH}.post is missing") from None
-    if not isinstance(operation, dict):
-        raise ContractError(f"paths.{CALLBACK_PATH}.post must be a map")
-    return operation
 
 
 def idempotency_contract(spec: dict[str, Any]) -> IdempotencyContract:

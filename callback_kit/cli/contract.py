@@ -10,18 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from contract_tests.config import OPTIONS, Settings
-from contract_tests.environment import Environment, open_environment
-from contract_tests.failures import ConfigurationError
-from contract_tests.plugin import RESULTS, preset
-from contract_tests.report import CheckResult, Finding, Results, write_junit
+from callback_kit.contract_tests.config import OPTIONS, Settings
+from callback_kit.contract_tests.environment import Environment, open_environment
+from callback_kit.contract_tests.failures import ConfigurationError
+from callback_kit.contract_tests.plugin import RESULTS, preset
+from callback_kit.contract_tests.report import CheckResult, Finding, Results, write_junit
 
-PACKAGE = Path(__file__).resolve().parent
+# The suite's folder as the package sees it (not resolved: in a checkout it is reached through callback_kit/).
+PACKAGE = Path(str(resources.files("callback_kit.contract_tests")))
 MODULES = ("test_schemathesis.py", "test_idempotency.py", "test_state_machine.py")
 
 
@@ -72,7 +74,8 @@ def run_suite(environment: Environment) -> int:
             [
                 *(str(PACKAGE / module) for module in MODULES),
                 *("-c", str(ini), "--rootdir", str(PACKAGE.parent), "--confcutdir", str(PACKAGE)),
-                *("-p", "contract_tests.plugin", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:warnings"),
+                *("-p", "callback_kit.contract_tests.plugin", "-p", "no:cacheprovider", "-p", "no:randomly"),
+                *("-p", "no:warnings"),
                 *("-q", "--no-header", "--tb=no", "-rN"),
             ],
             plugins=[preset(environment), collected],

@@ -15,17 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_openapi
 
-from mock_server.contract import (
-    CALLBACK_PATH,
-    ContractError,
-    callback_operation,
-    default_spec_path,
-    idempotency_contract,
-    load_spec,
-)
+from callback_kit.contract.idempotency import idempotency_contract
+from callback_kit.contract.refs import RefError, resolve
+from callback_kit.contract.schemas import validator
+from callback_kit.contract.spec import CALLBACK_PATH, ContractError, callback_operation, default_spec_path, load_spec
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -60,8 +55,11 @@ def check_spec(path: Path) -> list[str]:
         validate_openapi(spec)
     except Exception as exc:  # the validator raises several unrelated types; all mean "invalid"
         return [f"not a valid OpenAPI document: {getattr(exc, 'message', exc)}"]
-    problems = _idempotency_problems(spec)
-    problems += list(_example_problems(spec))
+    try:
+        problems = _idempotency_problems(spec)
+        problems += list(_example_problems(spec))
+    except RefError as exc:
+        raise SpecProblem(str(exc)) from None
     return problems
 
 
@@ -75,20 +73,20 @@ def _idempotency_problems(spec: dict[str, Any]) -> list[str]:
     problems = []
     params = {
         p.get("name", "").lower(): p
-        for p in (_resolve(spec, p) for p in operation.get("parameters", []))
+        for p in (resolve(spec, p) for p in operation.get("parameters", []))
         if p.get("in") == "header"
     }
     for header in contract.headers:
         param = params.get(header.lower())
         if param is None:
             problems.append(f"{where}.x-idempotency.headers names {header}, which is not a header parameter")
-        elif _resolve(spec, param.get("schema", {})).get("pattern") not in (None, contract.key_pattern.pattern):
+        elif resolve(spec, param.get("schema", {})).get("pattern") not in (None, contract.key_pattern.pattern):
             problems.append(
                 f"{where}.parameters.{header}.schema.pattern differs from x-idempotency.keyPattern "
                 f"({contract.key_pattern.pattern})"
             )
     responses = operation.get("responses", {})
-    ok = _resolve(spec, responses.get("200", {}))
+    ok = resolve(spec, responses.get("200", {}))
     if contract.replay_header.lower() not in {h.lower() for h in ok.get("headers", {})}:
         problems.append(f"{where}.responses.200.headers lacks x-idempotency.replayHeader ({contract.replay_header})")
     produced = [("keyInvalid", contract.key_invalid), ("inFlight", contract.in_flight)]
@@ -108,7 +106,7 @@ def _idempotency_problems(spec: dict[str, Any]) -> list[str]:
 
 
 def _header_names(spec: dict[str, Any], response: Any) -> set[str]:
-    return {name.lower() for name in _resolve(spec, response).get("headers", {})}
+    return {name.lower() for name in resolve(spec, response).get("headers", {})}
 
 
 def _example_problems(spec: dict[str, Any]) -> Iterator[str]:
@@ -118,14 +116,14 @@ def _example_problems(spec: dict[str, Any]) -> Iterator[str]:
             if not isinstance(operation, dict):
                 continue
             where = f"paths.{path}.{method}"
-            for param in (_resolve(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]):
+            for param in (resolve(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]):
                 place = f"{where}.parameters.{param.get('name')}"
                 yield from _check_examples(spec, param, param.get("schema", {}), place)
-            body = _resolve(spec, operation.get("requestBody", {}))
+            body = resolve(spec, operation.get("requestBody", {}))
             for media, content in body.get("content", {}).items():
                 yield from _check_examples(spec, content, content.get("schema", {}), f"{where}.requestBody.{media}")
             for status, response in operation.get("responses", {}).items():
-                for media, content in _resolve(spec, response).get("content", {}).items():
+                for media, content in resolve(spec, response).get("content", {}).items():
                     yield from _check_examples(
                         spec, content, content.get("schema", {}), f"{where}.responses.{status}.{media}"
                     )
@@ -137,7 +135,7 @@ def _check_examples(spec: dict[str, Any], holder: dict[str, Any], schema: dict[s
     if "example" in holder:
         yield from _violations(spec, holder["example"], schema, f"{where}.example")
     for name, example in holder.get("examples", {}).items():
-        example = _resolve(spec, example)
+        example = resolve(spec, example)
         if "value" in example:
             yield from _violations(spec, example["value"], schema, f"{where}.examples.{name}")
 
@@ -152,33 +150,6 @@ def _schema_examples(spec: dict[str, Any], schema: dict[str, Any], where: str) -
 
 
 def _violations(spec: dict[str, Any], value: Any, schema: dict[str, Any], where: str) -> Iterator[str]:
-    validator = OAS30Validator(_inline(spec, schema), format_checker=oas30_format_checker)
-    for error in validator.iter_errors(value):
+    for error in validator(schema, spec).iter_errors(value):
         at = "".join(f"[{p!r}]" for p in error.absolute_path)
         yield f"{where}{at} does not match its schema: {error.message}"
-
-
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    """Follow a local `$ref` (one level at a time, until a non-reference)."""
-    seen = set()
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if ref in seen or not ref.startswith("#/"):
-            raise SpecProblem(f"cannot resolve $ref {ref!r} (only local, acyclic references are supported)")
-        seen.add(ref)
-        node = spec
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-def _inline(spec: dict[str, Any], node: Any, depth: int = 0) -> Any:
-    """The schema with every local `$ref` inlined."""
-    if depth > 50:
-        raise SpecProblem("schema references nest more than 50 deep (a cycle?)")
-    node = _resolve(spec, node)
-    if isinstance(node, dict):
-        return {k: _inline(spec, v, depth + 1) for k, v in node.items() if k != "example"}
-    if isinstance(node, list):
-        return [_inline(spec, v, depth + 1) for v in node]
-    return node
