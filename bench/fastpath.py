@@ -20,7 +20,7 @@ from typing import Any
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from callback_kit.mock_server.exchange import buffer_body
+from callback_kit.mock_server.scope import buffer_body
 
 OPERATION = "processCallback"
 _PATH = re.compile(r"/v1/exceptions/([^/]+)/callback")

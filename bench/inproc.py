@@ -30,7 +30,7 @@ def build(
     """The app as `mock_server/asgi.py` builds it; `wrap(app, settings)` may put something between (bench variants)."""
     import callback_kit.mock_server.quiet  # noqa: F401  (as callback_kit.mock_server.asgi does, before Connexion is imported)
     from callback_kit.mock_server.app import create_app
-    from callback_kit.mock_server.faults import DropConnectionMiddleware
+    from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
     from callback_kit.mock_server.settings import Settings
 
     settings = Settings(store_url=store_url, fixtures_path=fixtures, auth=auth)

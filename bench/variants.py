@@ -26,37 +26,37 @@ def _passthrough(cls: type) -> None:
 
 
 def no_request_id() -> None:
-    from callback_kit.mock_server.request_id import RequestIdMiddleware
+    from callback_kit.mock_server.middleware.request_id import RequestIdMiddleware
 
     _passthrough(RequestIdMiddleware)
 
 
 def no_body_limit() -> None:
-    from callback_kit.mock_server.body_limit import BodyLimitMiddleware
+    from callback_kit.mock_server.middleware.body_limit import BodyLimitMiddleware
 
     _passthrough(BodyLimitMiddleware)
 
 
 def no_journal() -> None:
-    from callback_kit.mock_server.journal import JournalMiddleware
+    from callback_kit.mock_server.middleware.journal import JournalMiddleware
 
     _passthrough(JournalMiddleware)
 
 
 def no_faults() -> None:
-    from callback_kit.mock_server.faults import FaultMiddleware
+    from callback_kit.mock_server.middleware.faults import FaultMiddleware
 
     _passthrough(FaultMiddleware)
 
 
 def no_drop_connection() -> None:
-    from callback_kit.mock_server.faults import DropConnectionMiddleware
+    from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
 
     _passthrough(DropConnectionMiddleware)
 
 
 def no_idempotency() -> None:
-    from callback_kit.mock_server.idempotency import IdempotencyMiddleware
+    from callback_kit.mock_server.middleware.idempotency import IdempotencyMiddleware
 
     _passthrough(IdempotencyMiddleware)
 
@@ -178,8 +178,8 @@ def validation_setup_cached() -> None:
 
 def fingerprint_once() -> None:
     """Prototype: the journal re-parses and re-serialises the body the idempotency step already fingerprinted."""
-    import callback_kit.mock_server.journal as journal
-    from callback_kit.mock_server.idempotency import fingerprint
+    import callback_kit.mock_server.middleware.journal as journal
+    from callback_kit.mock_server.middleware.idempotency import fingerprint
 
     @functools.lru_cache(maxsize=64)
     def cached(body: bytes) -> str:

@@ -15,7 +15,7 @@ from callback_kit.mock_server.auth import Authenticator
 from callback_kit.mock_server.clock import Clock, iso
 from callback_kit.mock_server.errors import BadRequest, Conflict, MockError, NotFound
 from callback_kit.mock_server.faults import parse_rule
-from callback_kit.mock_server.moment import RULES
+from callback_kit.mock_server.middleware.moment import RULES
 from callback_kit.mock_server.report import build_report
 from callback_kit.mock_server.seed import load_exceptions
 from callback_kit.mock_server.types import ExceptionRecord, Store

@@ -1,13 +1,7 @@
 """`create_app(settings)`: the Connexion app of the mock, wired from the spec, the fixtures and a store.
 
-Middleware, outermost first (Connexion's own in brackets; `callback_kit.mock_server.asgi` wraps it all in
-`DropConnectionMiddleware`, which needs the server's own `send`):
-
-    [ServerError] → RequestId → BodyLimit → MediaType → [Exception] → [SwaggerUI] → [Routing] → [Security]
-    → Moment → Journal → Faults → [RequestValidation] → [ResponseValidation] → [Lifespan] → Idempotency
-    → CallbackEndpoint (the callback operation ends here) → [Context] → Connexion's handler layer
-
-(with the matcher profile, Anonymous comes before Moment, and Idempotency before [RequestValidation]).
+The middleware stack, in the order a request meets it, is `middleware.callback_stack` (drawn in the docstring
+of `mock_server.middleware`); `asgi.py` wraps the app in `DropConnectionMiddleware`.
 """
 
 from __future__ import annotations
@@ -22,33 +16,26 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.security import NO_VALUE, BearerSecurityHandler
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from callback_kit.contract import idempotency_contract, load_spec
 from callback_kit.mock_server.admin import AdminApi
-from callback_kit.mock_server.auth import AnonymousMiddleware, Authenticator, TokenTable
-from callback_kit.mock_server.body_limit import BodyLimitMiddleware
+from callback_kit.mock_server.auth import Authenticator, TokenTable, bearer_handler
 from callback_kit.mock_server.clock import Clock
-from callback_kit.mock_server.errors import BadRequest, MockError, Unauthorized, from_exception, render
-from callback_kit.mock_server.faults import FaultMiddleware
-from callback_kit.mock_server.handlers import CallbackEndpoint, CallbackHandler
-from callback_kit.mock_server.idempotency import IdempotencyMiddleware
-from callback_kit.mock_server.journal import JournalMiddleware
-from callback_kit.mock_server.moment import MomentMiddleware
+from callback_kit.mock_server.errors import BadRequest, MockError, from_exception, render
+from callback_kit.mock_server.handlers import CallbackHandler
+from callback_kit.mock_server.middleware import callback_stack
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
-from callback_kit.mock_server.request_id import RequestIdMiddleware
+from callback_kit.mock_server.scope import CALLBACK_OPERATION
 from callback_kit.mock_server.seed import load_exceptions
 from callback_kit.mock_server.settings import Settings
 from callback_kit.mock_server.stores import open_store
 from callback_kit.mock_server.types import Store
-from callback_kit.mock_server.validation import MediaTypeMiddleware, validator_map
+from callback_kit.mock_server.validation import validator_map
 
-CALLBACK_OPERATION = "processCallback"
 ADMIN_SPEC = Path(__file__).with_name("admin.yaml")
 log = logging.getLogger("callback_kit.mock_server")
 
@@ -88,7 +75,7 @@ def create_app(
         lifespan=lifespan,
         pythonic_params=True,
         validator_map=validator_map(frozenset(h.lower() for h in contract.headers), exact=profile.exact_messages),
-        security_map={"bearer": _bearer_handler(authenticator)},
+        security_map={"bearer": bearer_handler(authenticator)},
     )
     resolver = Resolver(function_resolver=operations.__getitem__)
     app.add_api(spec, resolver=resolver)
@@ -98,49 +85,18 @@ def create_app(
         resolver=resolver,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
-    # Among middlewares added at one position, the first added is the outermost.
     respond = _error_responder(profile)
-    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, limit=settings.max_body_bytes)
-    app.add_middleware(MediaTypeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    if not auth:
-        app.add_middleware(AnonymousMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, tenant=DEFAULT_TENANT)
-    app.add_middleware(
-        MomentMiddleware,
-        position=MiddlewarePosition.BEFORE_VALIDATION,
+    for layer in callback_stack(
         store=store,
         clock=clock,
-        operation_id=CALLBACK_OPERATION,
-    )
-    app.add_middleware(
-        JournalMiddleware,
-        position=MiddlewarePosition.BEFORE_VALIDATION,
-        store=store,
-        clock=clock,
-        operation_id=CALLBACK_OPERATION,
-        key_headers=list(contract.headers),
-    )
-    app.add_middleware(
-        FaultMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, store=store, operation_id=CALLBACK_OPERATION
-    )
-    # Matcher replays before validating (a replay ignores the body); the published contract validates first.
-    app.add_middleware(
-        IdempotencyMiddleware,
-        position=(
-            MiddlewarePosition.BEFORE_VALIDATION
-            if profile.replay_before_validation
-            else MiddlewarePosition.BEFORE_CONTEXT
-        ),
         contract=contract,
-        store=store,
-        clock=clock,
-        operation_id=CALLBACK_OPERATION,
         profile=profile,
+        auth=auth,
+        max_body_bytes=settings.max_body_bytes,
+        handler=callbacks,
         error_response=respond,
-    )
-    app.add_middleware(
-        CallbackEndpoint, position=MiddlewarePosition.BEFORE_CONTEXT, handler=callbacks, operation_id=CALLBACK_OPERATION
-    )
+    ):
+        app.add_middleware(layer.middleware, position=layer.position, **layer.options)
     for kind in (MockError, ProblemException, HTTPException, Exception):
         app.add_error_handler(kind, _connexion_handler(respond))
     app.services = {"store": store, "clock": clock, "records": records}  # type: ignore[attr-defined]
@@ -178,32 +134,3 @@ def _connexion_handler(
         )
 
     return handle
-
-
-def _bearer_handler(authenticator: Authenticator) -> type[BearerSecurityHandler]:
-    """A bearer handler bound to this app's tokens; the admin scheme (`x-kit-role: admin`) takes the admin token."""
-
-    class Handler(BearerSecurityHandler):  # type: ignore[misc]
-        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
-            if security_scheme.get("x-kit-role") == "admin":
-                return _admin_info
-            return _callback_info
-
-        def _get_verify_func(self, token_info_func: Callable[[str], dict[str, Any]]) -> Callable[[Any], Any]:
-            # Connexion's own wrapper inspects the function's signature on every request; ours takes the token.
-            def verify(request: Any) -> Any:
-                auth_type, token = self.get_auth_header_value(request)
-                return token_info_func(token) if auth_type == "bearer" else NO_VALUE
-
-            return verify
-
-    def _callback_info(token: str) -> dict[str, Any]:
-        principal = authenticator.principal(token)
-        return {"sub": principal.subject, "principal": principal}
-
-    def _admin_info(token: str) -> dict[str, Any]:
-        if not authenticator.is_admin(token):
-            raise Unauthorized("invalid admin token")
-        return {"sub": "admin"}
-
-    return Handler

@@ -6,7 +6,7 @@ from starlette.types import ASGIApp
 
 import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
 from callback_kit.mock_server.app import create_app
-from callback_kit.mock_server.faults import DropConnectionMiddleware
+from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
 from callback_kit.mock_server.settings import Settings
 
 

@@ -1,9 +1,14 @@
-"""Bearer authentication as the reference does it: static tokens and HS256 JWTs, then one permission.
+"""All of authentication: who is calling, as the reference decides it, and how Connexion is told.
 
 Static tokens come from the fixtures' `tokens.json` (token → tenant, principal, permissions). A JWT is
 accepted when it is signed with the configured secret and carries `sub`, `tenant_id` and an unexpired
 `exp`; its permissions come from `permissions` (a list) or `scope` (space-separated). Token values are
 compared in constant time and never logged or journaled.
+
+Connexion's security step calls `bearer_handler`'s verify function, which leaves the `Principal` in the
+request's `token_info` (read back with `principal_of`); with auth off (the matcher profile's default)
+`middleware.anonymous` puts the default tenant's `anonymous` principal there instead. Connexion's own
+refusals (no header, a malformed one) become the contract's 401 and 403 in `from_security_problem`.
 """
 
 from __future__ import annotations
@@ -11,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
-from starlette.types import ASGIApp, Receive, Scope, Send
+from connexion.security import NO_VALUE, BearerSecurityHandler
+from starlette.types import Scope
 
-from callback_kit.mock_server.errors import Forbidden, Unauthorized
+from callback_kit.mock_server.errors import Forbidden, MockError, Unauthorized
 from callback_kit.mock_server.types import Principal
 
 CALLBACK_PERMISSION = "callback:process"
@@ -112,21 +119,52 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
-class AnonymousMiddleware:
-    """With auth off (the matcher profile's default), every caller is the default tenant, as in Matcher 2.1.
+def principal_of(scope: Scope) -> Principal | None:
+    """The caller, as the security step (or `middleware.anonymous`) left it."""
+    info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
+    principal = info.get("principal") if isinstance(info, dict) else None
+    return principal if isinstance(principal, Principal) else None
 
-    The principal is `user:<X-User-ID>` when that header is sent (Matcher honours it in development), else
-    `anon:`.
-    """
 
-    def __init__(self, app: ASGIApp, *, tenant: str) -> None:
-        self.app = app
-        self.tenant = tenant
+def anonymous(tenant: str, user: str) -> dict[str, Any]:
+    """The `token_info` of a caller when auth is off: the default tenant, named by `X-User-ID` if sent."""
+    principal = Principal(tenant, f"user:{user}" if user else "anon:", frozenset({CALLBACK_PERMISSION}))
+    return {"sub": principal.subject, "principal": principal}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            user = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-user-id"), "").strip()
-            principal = Principal(self.tenant, f"user:{user}" if user else "anon:", frozenset({CALLBACK_PERMISSION}))
-            context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
-            context.setdefault("token_info", {"sub": principal.subject, "principal": principal})
-        await self.app(scope, receive, send)
+
+def bearer_handler(authenticator: Authenticator) -> type[BearerSecurityHandler]:
+    """A bearer handler bound to this app's tokens; the admin scheme (`x-kit-role: admin`) takes the admin token."""
+
+    class Handler(BearerSecurityHandler):  # type: ignore[misc]
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
+            if security_scheme.get("x-kit-role") == "admin":
+                return _admin_info
+            return _callback_info
+
+        def _get_verify_func(self, token_info_func: Callable[[str], dict[str, Any]]) -> Callable[[Any], Any]:
+            # Connexion's own wrapper inspects the function's signature on every request; ours takes the token.
+            def verify(request: Any) -> Any:
+                auth_type, token = self.get_auth_header_value(request)
+                return token_info_func(token) if auth_type == "bearer" else NO_VALUE
+
+            return verify
+
+    def _callback_info(token: str) -> dict[str, Any]:
+        principal = authenticator.principal(token)
+        return {"sub": principal.subject, "principal": principal}
+
+    def _admin_info(token: str) -> dict[str, Any]:
+        if not authenticator.is_admin(token):
+            raise Unauthorized("invalid admin token")
+        return {"sub": "admin"}
+
+    return Handler
+
+
+def from_security_problem(status: int, detail: str) -> MockError:
+    """A 401 or 403 that Connexion's security step raised itself, as the contract's error."""
+    if status == 401:
+        # Connexion's "Invalid authorization header" (`Bearer` with no token) counts as missing, as in Matcher.
+        message = "invalid authorization token" if "not valid" in detail else "missing authorization token"
+        return Unauthorized(message)
+    return Forbidden(detail or "forbidden")

@@ -141,12 +141,10 @@ def from_exception(exc: BaseException) -> MockError:
 
 
 def _from_problem(status: int, detail: str, headers: dict[str, str]) -> MockError:
-    if status == 401:
-        # Connexion's "Invalid authorization header" (`Bearer` with no token) counts as missing, as in Matcher.
-        message = "invalid authorization token" if "not valid" in detail else "missing authorization token"
-        return Unauthorized(message)
-    if status == 403:
-        return Forbidden(detail or "forbidden")
+    if status in (401, 403):
+        from callback_kit.mock_server.auth import from_security_problem  # auth imports this module
+
+        return from_security_problem(status, detail)
     if status == 415:
         return BadRequest(
             f"{detail}: send the body as application/json",

@@ -15,24 +15,17 @@ A rule matches on `tenant`, `exceptionId` and `externalSystem` (all optional) an
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import random
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from callback_kit.mock_server.errors import BadRequest, MockError, RateLimited, StoreUnavailable
-from callback_kit.mock_server.exchange import buffer_body, exception_id
-from callback_kit.mock_server.idempotency import principal_of
-from callback_kit.mock_server.moment import moment_of
-from callback_kit.mock_server.types import Store
+from callback_kit.mock_server.scope import stashed
 
 HEADER = b"x-mock-fault"
-FAULT = "callback_kit.fault"
 Action = Literal["latency", "status", "lost_response", "slow_processing"]
 ACTIONS: tuple[Action, ...] = ("latency", "status", "lost_response", "slow_processing")
 FORCED_STATUSES = (429, 500, 503)
@@ -122,7 +115,7 @@ def parse_header(value: str) -> Fault:
     )
 
 
-def _from_rule(rule: dict[str, Any]) -> Fault:
+def from_rule(rule: dict[str, Any]) -> Fault:
     return Fault(
         rule["action"],
         ms=rule.get("ms", 0.0) or 0.0,
@@ -142,118 +135,6 @@ def forced_error(fault: Fault) -> MockError:
     return MockError("an unexpected error occurred")
 
 
-class FaultMiddleware:
-    """Picks the fault of a callback request (header first, then the rules) and applies it."""
-
-    def __init__(self, app: ASGIApp, *, store: Store, operation_id: str, seed: int | None = None) -> None:
-        self.app = app
-        self.store = store
-        self.operation_id = operation_id
-        self.rng = random.Random(seed)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
-            await self.app(scope, receive, send)
-            return
-        header = next((v for k, v in scope["headers"] if k == HEADER), None)
-        if header is not None:
-            fault: Fault | None = parse_header(header.decode("latin-1"))
-        else:
-            moment = moment_of(scope)
-            fault = None
-            if moment is not None and moment.rules:
-                body, receive = await buffer_body(receive)
-                fault = await self._from_rules(moment.rules, scope, body)
-        if fault is None:
-            await self.app(scope, receive, send)
-            return
-        scope.setdefault("extensions", {})[FAULT] = fault
-        if fault.action == "status":
-            await buffer_body(receive)  # read it, so that the journal records what was sent
-            raise forced_error(fault)
-        if fault.action == "latency":
-            await asyncio.sleep(fault.delay(self.rng))
-        await self.app(scope, receive, send)
-
-    async def _from_rules(self, rules: list[dict[str, Any]], scope: Scope, body: bytes) -> Fault | None:
-        principal = principal_of(scope)
-        facts = {
-            "tenant": principal.tenant if principal else None,
-            "exceptionId": exception_id(scope),
-            "externalSystem": _system(body),
-        }
-        for rule in rules:
-            if any(str(facts.get(k) or "").lower() != v.lower() for k, v in rule["match"].items()):
-                continue
-            if self.rng.random() >= rule["probability"]:
-                continue
-            if rule.get("times") is not None:
-                used = await self.store.hit(f"fault:{rule['id']}", 0.0, 86_400.0)
-                if used > rule["times"]:
-                    continue
-            return _from_rule(rule)
-        return None
-
-
 def fault_of(scope: Scope) -> Fault | None:
-    fault = scope.get("extensions", {}).get(FAULT)
-    return fault if isinstance(fault, Fault) else None
-
-
-class DropConnectionMiddleware:
-    """Around the whole app: for a `lost_response` fault, swallow the answer and close the connection instead.
-
-    It must wrap the app from outside (see `mock_server/asgi.py`): only there is `send` the server's own, through
-    which the connection can be closed.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        # Created here so that the shallow scope copies made further in share it, and the fault is seen.
-        scope.setdefault("extensions", {})
-        dropped = False
-
-        async def maybe_drop(message: Message) -> None:
-            nonlocal dropped
-            fault = fault_of(scope)
-            if fault is None or fault.action != "lost_response":
-                await send(message)
-                return
-            if message["type"] == "http.response.start":
-                dropped = True
-            if dropped:
-                return
-            await send(message)
-
-        await self.app(scope, receive, maybe_drop)
-        if dropped:
-            await _close_transport(send)
-
-
-async def _close_transport(send: Send) -> None:
-    """Close the client's connection with no answer (uvicorn's protocol object owns the transport)."""
-    cycle = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        # Not under uvicorn (an in-process test client): an exception is what a lost connection looks like.
-        raise ConnectionResetError("response dropped by the lost_response fault")
-    transport.close()
-    for _ in range(3):  # let the loop run connection_lost, so uvicorn does not answer 500 in our place
-        await asyncio.sleep(0)
-    with contextlib.suppress(AttributeError):
-        cycle.response_complete = True  # type: ignore[union-attr]
-
-
-def _system(body: bytes) -> str | None:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    value = data.get("externalSystem") if isinstance(data, dict) else None
-    return value.strip().upper() if isinstance(value, str) else None
+    """The fault chosen for this request (by `middleware.faults`), if any."""
+    return stashed(scope, "fault", Fault)

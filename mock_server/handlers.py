@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
 from typing import Any
 
 from connexion import request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from callback_kit.contract import IdempotencyContract
+from callback_kit.mock_server.auth import principal_of
 from callback_kit.mock_server.callbacks import Callback, read_callback, transition
 from callback_kit.mock_server.clock import Clock, iso
-from callback_kit.mock_server.errors import Conflict, RateLimited, Unauthorized
-from callback_kit.mock_server.exchange import buffer_body
+from callback_kit.mock_server.errors import RateLimited, Unauthorized
 from callback_kit.mock_server.faults import fault_of
-from callback_kit.mock_server.idempotency import Claim, claim_of, principal_of
-from callback_kit.mock_server.moment import now_of
+from callback_kit.mock_server.middleware.idempotency import Claim, claim_of, deduplicated
+from callback_kit.mock_server.middleware.moment import now_of
 from callback_kit.mock_server.profiles import PUBLISHED, Profile
-from callback_kit.mock_server.types import Completion, InFlight, Replay, Store, StoredResponse
+from callback_kit.mock_server.types import Store, StoredResponse
 
 ACCEPTED = StoredResponse(200, b'{"status":"accepted"}', "application/json")
 RATE_WINDOW = 60.0
@@ -62,10 +61,17 @@ class CallbackHandler:
         if fault is not None and fault.action == "slow_processing":
             await asyncio.sleep(fault.delay(self.rng))  # the key stays claimed: a concurrent retry gets 409
         claim = claim_of(scope)
+        tenant, exception = principal.tenant, exception_id.lower()
+
+        async def apply() -> None:
+            await self._apply(tenant, exception, callback, claim, now)
+
         if claim is not None and self.profile.dedup_layer:
-            return await self._deduplicated(principal.tenant, exception_id.lower(), callback, claim, now)
-        await self._apply(principal.tenant, exception_id.lower(), callback, claim, now)
-        return _accepted()
+            key = (tenant, callback.external_system, exception)
+            await deduplicated(self.store, self.contract, claim, key, now, apply)
+        else:
+            await apply()
+        return accepted()
 
     async def _apply(self, tenant: str, exception_id: str, callback: Callback, claim: Claim | None, now: float) -> None:
         completion = claim.completion(ACCEPTED, now, self.contract.completed_ttl) if claim else None
@@ -73,26 +79,6 @@ class CallbackHandler:
         await self.store.apply(tenant, exception_id, change, completion)
         if claim is not None:
             claim.completed = True
-
-    async def _deduplicated(
-        self, tenant: str, exception_id: str, callback: Callback, claim: Claim, now: float
-    ) -> Response:
-        """Matcher's second layer, keyed on (tenant, system, exception, key) whatever the principal or path spelling:
-        a duplicate it catches is a fresh 200 that changes nothing."""
-        dedup_key = json.dumps(["dedup", tenant, callback.external_system, exception_id, claim.key])
-        outcome = await self.store.claim(dedup_key, "", now, self.contract.in_flight_ttl)
-        if isinstance(outcome, InFlight):
-            raise Conflict("callback is already being processed", code="MTCH-0504")
-        if isinstance(outcome, Replay):
-            return _accepted()
-        try:
-            await self._apply(tenant, exception_id, callback, claim, now)
-        except BaseException:
-            await self.store.release(dedup_key, outcome.token)
-            raise
-        done = Completion(dedup_key, outcome.token, "", ACCEPTED, now + self.contract.completed_ttl)
-        await self.store.complete(done)
-        return _accepted()
 
     async def _check_rate(self, tenant: str, system: str, now: float) -> None:
         window_start = math.floor(now / RATE_WINDOW) * RATE_WINDOW
@@ -108,29 +94,5 @@ class CallbackHandler:
             )
 
 
-def _accepted() -> Response:
+def accepted() -> Response:
     return Response(ACCEPTED.body, ACCEPTED.status, media_type=ACCEPTED.content_type)
-
-
-class CallbackEndpoint:
-    """The callback operation as a plain ASGI endpoint, innermost in the stack.
-
-    Connexion has routed, authenticated and validated the request by now; its own handler layer would parse
-    the body a second time and inspect the handler's signature on every call, which cost about a quarter of
-    a callback's instructions when measured. Every other operation goes on to Connexion.
-    """
-
-    def __init__(self, app: ASGIApp, *, handler: CallbackHandler, operation_id: str) -> None:
-        self.app = app
-        self.handler = handler
-        self.operation_id = operation_id
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
-            await self.app(scope, receive, send)
-            return
-        raw, receive = await buffer_body(receive)
-        exception_id = str(scope["path_params"]["exceptionId"])
-        response = await self.handler.handle(scope, exception_id, json.loads(raw))
-        await response(scope, receive, send)

@@ -19,9 +19,3 @@ def load_exceptions(fixtures: Path) -> list[ExceptionRecord]:
             f'Fixture file "{path}" must be JSON like {{"exceptions": [{{"id": "<uuid>", "tenant": "<uuid>", '
             f'"status": "OPEN"}}]}}: {exc}'
         ) from None
-
-
-def tenants(fixtures: Path) -> dict[str, str]:
-    """Tenant names to tenant ids, as the fixtures name them."""
-    data = json.loads((fixtures / "exceptions.json").read_text(encoding="utf-8"))
-    return dict(data.get("tenants", {}))

@@ -34,7 +34,6 @@ class Settings:
     tokens_file: Path | None = None
     jwt_secret: str | None = None
     admin_token: str | None = None
-    journal_limit: int = 10_000
     log_level: str = "warning"
 
     def to_env(self) -> str:

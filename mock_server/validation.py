@@ -15,7 +15,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from callback_kit.contract.schemas import is_date_time, validator
 from callback_kit.mock_server.errors import BadRequest, KeyInvalid, MockError
@@ -201,29 +201,6 @@ def _exact(error: MockError) -> MockError:
     if field == "X-Idempotency-Key":
         return BadRequest("X-Idempotency-Key header is required")
     return BadRequest("invalid request body")
-
-
-class MediaTypeMiddleware:
-    """Writes the request's media type in lower case before Connexion reads it.
-
-    Media types are case-insensitive, but Connexion picks the body validator, and its handler layer decides
-    to parse JSON, by exact spelling: `Application/JSON` would skip validation and reach the handler as bytes.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = scope["headers"]
-            for index, (name, value) in enumerate(headers):
-                if name == b"content-type":
-                    media, sep, parameters = value.partition(b";")
-                    if media != media.strip().lower():
-                        headers = list(headers)
-                        headers[index] = (name, media.strip().lower() + sep + parameters)
-                        scope["headers"] = headers
-        await self.app(scope, receive, send)
 
 
 _FAST: dict[int, tuple[dict[str, t.Any], t.Any]] = {}

@@ -19,11 +19,6 @@ def sanitise(raw: str | None) -> str:
     return cleaned or str(uuid.uuid4())
 
 
-def request_id(scope: Scope) -> str:
-    """The id this request answers with (set by the middleware)."""
-    return str(scope.get("state", {}).get("request_id", ""))
-
-
 class RequestIdMiddleware:
     """Outermost middleware: decides the id, exposes it in `scope["state"]`, stamps every response."""
 

@@ -14,34 +14,29 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callback_kit.mock_server.auth import principal_of
 from callback_kit.mock_server.clock import Clock, iso
 from callback_kit.mock_server.errors import MockError, from_exception
-from callback_kit.mock_server.exchange import exception_id
 from callback_kit.mock_server.faults import fault_of
-from callback_kit.mock_server.idempotency import claim_of, fingerprint, principal_of
-from callback_kit.mock_server.moment import later_of
-from callback_kit.mock_server.request_id import request_id
+from callback_kit.mock_server.middleware.idempotency import claim_of, fingerprint
+from callback_kit.mock_server.middleware.moment import later_of
+from callback_kit.mock_server.scope import CallbackLayer, exception_id, request_id
 from callback_kit.mock_server.types import Store
 
 BODY_LIMIT = 16 * 1024
 log = logging.getLogger(__name__)
 
 
-class JournalMiddleware:
-    """Records one journal entry per request to the journaled operation."""
+class JournalMiddleware(CallbackLayer):
+    """Records one journal entry per callback request."""
 
-    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, operation_id: str, key_headers: list[str]):
-        self.app = app
+    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, key_headers: list[str]):
+        super().__init__(app)
         self.store = store
         self.clock = clock
-        self.operation_id = operation_id
         self._key_headers = [name.lower().encode("latin-1") for name in key_headers]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         chunks: list[bytes] = []
         answer: dict[str, Any] = {"status": 0, "replayed": None, "body": b""}

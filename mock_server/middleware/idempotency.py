@@ -11,6 +11,10 @@ a valid token). For a request with a key it claims the key in the store, atomica
 A claim is only a lease: the callback handler completes it in the same store transaction that applies the
 transition (`Claim.completion`), so a crash can never leave a callback applied but not stored, and a
 claim that outlived its in-flight TTL cannot apply anything any more.
+
+The matcher profile adds Matcher's second deduplication layer (`deduplicated`), keyed on tenant, external
+system, exception and key whatever the principal or the path's spelling: a duplicate it catches is a fresh
+200 that changes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,19 +30,20 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callback_kit.contract import IdempotencyContract
+from callback_kit.mock_server.auth import principal_of
 from callback_kit.mock_server.clock import Clock
 from callback_kit.mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError, from_exception
-from callback_kit.mock_server.exchange import buffer_body
-from callback_kit.mock_server.moment import now_of
+from callback_kit.mock_server.middleware.moment import now_of
 from callback_kit.mock_server.profiles import PUBLISHED, Profile
-from callback_kit.mock_server.types import Claimed, Completion, InFlight, Principal, Store, StoredResponse
+from callback_kit.mock_server.scope import CallbackLayer, buffer_body, stash, stashed
+from callback_kit.mock_server.types import Claimed, Completion, InFlight, Principal, Replay, Store, StoredResponse
 
-CLAIM = "callback_kit.claim"
+Apply = Callable[[], Awaitable[None]]
 
 
 @dataclass
 class Claim:
-    """A held key, as the handler sees it in `scope["extensions"]`."""
+    """A held key, as the handler sees it (`claim_of`)."""
 
     scope_key: str
     token: str
@@ -50,16 +55,9 @@ class Claim:
         return Completion(self.scope_key, self.token, self.fingerprint, response, now + ttl)
 
 
-def principal_of(scope: Scope) -> Principal | None:
-    """The caller, as the security step left it."""
-    info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
-    principal = info.get("principal") if isinstance(info, dict) else None
-    return principal if isinstance(principal, Principal) else None
-
-
 def claim_of(scope: Scope) -> Claim | None:
-    claim = scope.get("extensions", {}).get(CLAIM)
-    return claim if isinstance(claim, Claim) else None
+    """The key this request holds, if it holds one."""
+    return stashed(scope, "claim", Claim)
 
 
 def fingerprint(body: bytes) -> str:
@@ -71,8 +69,8 @@ def fingerprint(body: bytes) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class IdempotencyMiddleware:
-    """Claim, replay or refuse requests to the operations that carry an `x-idempotency` block."""
+class IdempotencyMiddleware(CallbackLayer):
+    """Claim, replay or refuse callback requests as the operation's `x-idempotency` block says."""
 
     def __init__(
         self,
@@ -81,25 +79,19 @@ class IdempotencyMiddleware:
         contract: IdempotencyContract,
         store: Store,
         clock: Clock,
-        operation_id: str,
         profile: Profile = PUBLISHED,
         error_response: Callable[[BaseException], Response] | None = None,
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.contract = contract
         self.store = store
         self.clock = clock
-        self.operation_id = operation_id
         self.profile = profile
         self.error_response = error_response
         self._header_names = [name.lower().encode("latin-1") for name in contract.headers]
         self._replay_header = contract.replay_header.lower().encode("latin-1")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self._key(scope)
         if key is None and not self.profile.hash_key_without_key:
             await self.app(scope, receive, self._marked(send, replayed=False))
@@ -124,7 +116,7 @@ class IdempotencyMiddleware:
             await self._replay(outcome.response, send)
             return
         claim = Claim(scope_key, outcome.token, print_, key)
-        scope.setdefault("extensions", {})[CLAIM] = claim
+        stash(scope, "claim", claim)
         await self._process(scope, receive, send, claim)
 
     async def _process(self, scope: Scope, receive: Receive, send: Send, claim: Claim) -> None:
@@ -247,3 +239,26 @@ class IdempotencyMiddleware:
         error = BodyMismatch("idempotency key already used with a different request body", code=spec.code)
         error.status = spec.status
         return error
+
+
+async def deduplicated(
+    store: Store, contract: IdempotencyContract, claim: Claim, key: tuple[str, str, str], now: float, apply: Apply
+) -> bool:
+    """Matcher's second layer around `apply`, keyed on (tenant, external system, exception) and the claim's key.
+
+    True when `apply` ran; False when the layer caught a duplicate (the caller answers a fresh 200 anyway).
+    """
+    dedup_key = json.dumps(["dedup", *key, claim.key])
+    outcome = await store.claim(dedup_key, "", now, contract.in_flight_ttl)
+    if isinstance(outcome, InFlight):
+        raise Conflict("callback is already being processed", code="MTCH-0504")
+    if isinstance(outcome, Replay):
+        return False
+    try:
+        await apply()
+    except BaseException:
+        await store.release(dedup_key, outcome.token)
+        raise
+    accepted = StoredResponse(200, b'{"status":"accepted"}', "application/json")
+    await store.complete(Completion(dedup_key, outcome.token, "", accepted, now + contract.completed_ttl))
+    return True

@@ -1,7 +1,7 @@
 """A callback request's moment: one read of the shared settings gives it its time and the active fault rules.
 
-Every component of the request (journal, faults, idempotency, handler) then uses the same `now`, and the
-store is read once instead of once per component.
+Every later layer of the request (journal, faults, idempotency, handler) uses the same `now`, and the store
+is read once instead of once per layer.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callback_kit.mock_server.clock import CLOCK_OFFSET, Clock
+from callback_kit.mock_server.scope import CallbackLayer, stash, stashed
 from callback_kit.mock_server.types import Store
 
-MOMENT = "callback_kit.moment"
 RULES = "fault_rules"
 
 
@@ -29,8 +29,7 @@ class Moment:
 
 
 def moment_of(scope: Scope) -> Moment | None:
-    moment = scope.get("extensions", {}).get(MOMENT)
-    return moment if isinstance(moment, Moment) else None
+    return stashed(scope, "moment", Moment)
 
 
 async def now_of(scope: Scope, clock: Clock) -> float:
@@ -45,21 +44,18 @@ async def later_of(scope: Scope, clock: Clock) -> float:
     return moment.now + clock.wall() - moment.wall if moment is not None else await clock.now()
 
 
-class MomentMiddleware:
-    """Outermost of the kit's middlewares on the callback operation: takes the snapshot."""
+class MomentMiddleware(CallbackLayer):
+    """Outermost of the kit's layers on the callback operation: takes the snapshot."""
 
-    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, operation_id: str) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock) -> None:
+        super().__init__(app)
         self.store = store
         self.clock = clock
-        self.operation_id = operation_id
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        if scope["type"] == "http" and routing.get("operation_id") == self.operation_id:
-            settings = await self.store.settings()
-            offset = float(settings.get(CLOCK_OFFSET) or 0.0)
-            rules = json.loads(settings[RULES]) if settings.get(RULES) else []
-            wall = self.clock.wall()
-            scope.setdefault("extensions", {})[MOMENT] = Moment(wall + offset, wall, rules)
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        settings = await self.store.settings()
+        offset = float(settings.get(CLOCK_OFFSET) or 0.0)
+        rules = json.loads(settings[RULES]) if settings.get(RULES) else []
+        wall = self.clock.wall()
+        stash(scope, "moment", Moment(wall + offset, wall, rules))
         await self.app(scope, receive, send)

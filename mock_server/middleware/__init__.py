@@ -1,0 +1,89 @@
+"""The mock's middlewares, one per module, and the one list of them in the order a request meets them.
+
+Outermost first; Connexion's own layers in brackets, the kit's from `callback_stack` (each of the kit's
+layers after [Routing] acts on the callback operation only: `scope.CallbackLayer`):
+
+    DropConnection                  asgi.py wraps the app in it: the lost-answer fault closes the connection
+    [ServerError]
+    RequestId                       X-Request-Id on every answer, errors included
+    BodyLimit                       413 before anything reads an oversized body
+    MediaType                       the media type in lower case, before Connexion picks a validator
+    [Exception] → [SwaggerUI] → [Routing] → [Security]
+    Anonymous                       (auth off) the default tenant as the caller
+    Moment                          one settings read: the request's time and fault rules
+    Journal                         one journal entry per callback, whatever answers it
+    Faults                          X-Mock-Fault or a rule: latency, a forced status, a lost answer
+    Idempotency                     (matcher profile: here, replaying before validation)
+    [RequestValidation] → [ResponseValidation] → [Lifespan]
+    Idempotency                     (published contract: here, after validation) claim, replay or 409
+    CallbackEndpoint                the handler answers; the callback operation ends here
+    [Context] → Connexion's handler layer (the admin API)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connexion.middleware import MiddlewarePosition
+from starlette.responses import Response
+
+from callback_kit.contract import IdempotencyContract
+from callback_kit.mock_server.clock import Clock
+from callback_kit.mock_server.handlers import CallbackHandler
+from callback_kit.mock_server.middleware.anonymous import AnonymousMiddleware
+from callback_kit.mock_server.middleware.body_limit import BodyLimitMiddleware
+from callback_kit.mock_server.middleware.callback_endpoint import CallbackEndpoint
+from callback_kit.mock_server.middleware.faults import FaultMiddleware
+from callback_kit.mock_server.middleware.idempotency import IdempotencyMiddleware
+from callback_kit.mock_server.middleware.journal import JournalMiddleware
+from callback_kit.mock_server.middleware.media_type import MediaTypeMiddleware
+from callback_kit.mock_server.middleware.moment import MomentMiddleware
+from callback_kit.mock_server.middleware.request_id import RequestIdMiddleware
+from callback_kit.mock_server.profiles import DEFAULT_TENANT, Profile
+from callback_kit.mock_server.types import Store
+
+OUTSIDE = MiddlewarePosition.BEFORE_EXCEPTION  # around Connexion's error handling
+BEFORE_VALIDATION = MiddlewarePosition.BEFORE_VALIDATION  # after routing and security
+AFTER_VALIDATION = MiddlewarePosition.BEFORE_CONTEXT  # after validation, before Connexion's handler layer
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One of the kit's middlewares, where Connexion puts it, and its options."""
+
+    middleware: type
+    position: MiddlewarePosition
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def callback_stack(
+    *,
+    store: Store,
+    clock: Clock,
+    contract: IdempotencyContract,
+    profile: Profile,
+    auth: bool,
+    max_body_bytes: int,
+    handler: CallbackHandler,
+    error_response: Callable[[BaseException], Response],
+) -> list[Layer]:
+    """The kit's layers, outermost first (of several at one position, Connexion makes the first the outermost)."""
+    idempotency = BEFORE_VALIDATION if profile.replay_before_validation else AFTER_VALIDATION
+    shared = {"store": store, "clock": clock}
+    return [
+        Layer(RequestIdMiddleware, OUTSIDE),
+        Layer(BodyLimitMiddleware, OUTSIDE, {"limit": max_body_bytes}),
+        Layer(MediaTypeMiddleware, OUTSIDE),
+        *([] if auth else [Layer(AnonymousMiddleware, BEFORE_VALIDATION, {"tenant": DEFAULT_TENANT})]),
+        Layer(MomentMiddleware, BEFORE_VALIDATION, shared),
+        Layer(JournalMiddleware, BEFORE_VALIDATION, {**shared, "key_headers": list(contract.headers)}),
+        Layer(FaultMiddleware, BEFORE_VALIDATION, {"store": store}),
+        Layer(
+            IdempotencyMiddleware,
+            idempotency,
+            {**shared, "contract": contract, "profile": profile, "error_response": error_response},
+        ),
+        Layer(CallbackEndpoint, AFTER_VALIDATION, {"handler": handler}),
+    ]
