@@ -29,6 +29,8 @@ SUBCOMMANDS = {
     "fuzz": ("callback_kit.cli.fuzz", "write reproducible fuzz cases from openapi.yaml"),
     "replay": ("callback_kit.cli.replay", "send fuzz cases to a server and judge the answers"),
 }
+# What the `[contract]` extra installs: a subcommand that needs one of them names the extra when it is missing.
+CONTRACT_EXTRA = frozenset({"schemathesis", "hypothesis", "pytest", "rich", "harfile"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +42,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=help_text)
         if name == chosen:
-            loaded[name] = importlib.import_module(module_name)
+            try:
+                loaded[name] = importlib.import_module(module_name)
+            except ModuleNotFoundError as missing:
+                if (missing.name or "").partition(".")[0] not in CONTRACT_EXTRA:
+                    raise
+                print(
+                    f"callback-kit {name}: needs the contract extra ({missing.name} is not installed): "
+                    "pip install 'callback-contract-kit[contract]'",
+                    file=sys.stderr,
+                )
+                return 2
             loaded[name].add_arguments(sub)
     args = parser.parse_args(argv)
     return int(loaded[args.command].run(args))
