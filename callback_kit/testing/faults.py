@@ -107,9 +107,10 @@ class Faults:
         }
         if match:
             rule["match"] = match
-        for name in ("times", "probability"):
-            if name in when:
-                rule[name] = when[name]  # type: ignore[literal-required]
+        if "times" in when:
+            rule["times"] = when["times"]
+        if "probability" in when:
+            rule["probability"] = when["probability"]
         return FaultRule.from_json(self._admin.call("POST", "/faults", body=rule))
 
 

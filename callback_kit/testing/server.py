@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 STARTUP_SECONDS = 30.0
 SHUTDOWN_SECONDS = 10
+# At shutdown a request still in flight belongs to a test that has ended: wait this long for it, then cancel it.
+GRACE_SECONDS = 1
 # Raised on import by Connexion 3.3 (Starlette's TestClient, jsonschema's RefResolver); the kit ignores them too.
 IMPORT_WARNINGS = (
     r"Using `httpx` with `starlette\.testclient` is deprecated",
@@ -58,7 +60,7 @@ class MockServer:
                 log_config=None,  # leave the test process's logging alone; records reach pytest's capture
                 log_level=self.settings.log_level,
                 access_log=False,
-                timeout_graceful_shutdown=SHUTDOWN_SECONDS // 2,
+                timeout_graceful_shutdown=GRACE_SECONDS,
             )
         )
         self._server = server
