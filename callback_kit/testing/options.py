@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server import Settings
 from callback_kit.testing.state import ADMIN_TOKEN
 
 Profile = Literal["published", "matcher"]

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server import Settings
 
 if TYPE_CHECKING:
     import uvicorn
