@@ -6,6 +6,9 @@ import pytest
 
 from tests.redis_support import ensure_redis
 
+# The kit's pytest fixture for integrators (`callback_mock`), which the kit's own tests use too.
+pytest_plugins = ["callback_kit.testing"]
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
