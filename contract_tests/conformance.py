@@ -229,14 +229,13 @@ class _Tally:
 
 
 def _violation(check: str, failure: Any, exchange: Exchange | None, environment: Environment) -> Violation:
-    first_line = failure.message.splitlines()[0] if failure.message else ""
     return Violation(
         check=check,
         title=f"{failure.title} [{failure.code}]",
         expected=EXPECTATIONS.get(check, f"the `{check}` check holds"),
         received=describe(exchange, environment.contract) if exchange is not None else "(no response)",
         exchange=exchange,
-        note=first_line or None,
+        note=failure.message.strip() or None,
     )
 
 

@@ -14,11 +14,11 @@ INDENT = "      "
 def report_lines(results: Results, accepted: frozenset[int], secrets: Mapping[str, str]) -> list[str]:
     """Everything after the progress lines and before the verdict."""
     lines = ["", *table(results.rows, accepted), *results.notes]
-    groups = results.groups()
+    groups = results.groups(accepted)
     if groups:
-        cases = sum(len(findings) for _, findings in groups)
+        cases = sum(len(findings) for findings in groups)
         lines += ["", f"failures by cause: {len(groups)} distinct, {cases} failing case(s)"]
-        for _, findings in groups:
+        for findings in groups:
             lines += group_lines(findings, accepted, secrets)
     skipped = [row for row in results.rows if row.status == "skipped"]
     if skipped:
@@ -48,14 +48,16 @@ def group_lines(findings: list[Finding], accepted: frozenset[int], secrets: Mapp
     first = findings[0]
     check, status, code, rule, _ = first.cause
     label = first.label(accepted)
-    head = f"  {label:<5} {check}: {status if status is not None else '-'} {code}, {rule}: {len(findings)} case(s)"
-    lines = ["", head, f"{INDENT}{first.violation.title}"]
-    for divergence in first.divergences:
-        lines.append(f"{INDENT}This is {divergence}.")
-    if label == "FAIL":
+    if label != "FAIL":
+        named = "; ".join(d.title for d in first.divergences)
+        lines = ["", f"  {label} {check}: {named}: {len(findings)} case(s)"]
+    else:
+        head = f"  FAIL  {check}: {status if status is not None else '-'} {code}, {rule}: {len(findings)} case(s)"
+        lines = ["", head, f"{INDENT}{first.violation.title}"]
+        lines += [f"{INDENT}This is {divergence}." for divergence in first.divergences]
         lines += [f"{INDENT}Expected: {first.violation.expected}", f"{INDENT}Received: {first.violation.received}"]
         if first.violation.note:
-            lines += [f"{INDENT}{line}" for line in first.violation.note.splitlines()]
+            lines += [f"{INDENT}{line}" for line in first.violation.note.splitlines()[:20]]
     exchange = first.violation.exchange
     if exchange is not None:
         lines.append(f"{INDENT}Reproduce: {exchange_curl(exchange, secrets)}")

@@ -95,13 +95,15 @@ class Results:
             if row.status == "failed" and row.findings and all(f.accepted(numbers) for f in row.findings):
                 row.status = "known"
 
-    def groups(self) -> list[tuple[tuple[object, ...], list[Finding]]]:
-        """The failing cases of every failed or known check, grouped by cause, in the order first seen."""
+    def groups(self, accepted: frozenset[int]) -> list[list[Finding]]:
+        """The failing cases of every check, grouped by cause, in the order first seen; the cases of an accepted
+        known divergence are grouped by check and divergence only (the details of a known gap matter less)."""
         grouped: dict[tuple[object, ...], list[Finding]] = {}
         for row in self.rows:
             for finding in row.findings:
-                grouped.setdefault(finding.cause, []).append(finding)
-        return list(grouped.items())
+                key = (finding.check, finding.divergences) if finding.accepted(accepted) else finding.cause
+                grouped.setdefault(key, []).append(finding)
+        return list(grouped.values())
 
     def seen_divergences(self) -> set[int]:
         return {d.number for row in self.rows for f in row.findings for d in f.divergences}

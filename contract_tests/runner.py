@@ -24,6 +24,8 @@ from callback_kit.contract_tests.results import SHOWN, CheckResult, Finding, Res
 from callback_kit.contract_tests.spec_view import broken_rule
 
 Say = Callable[[str], None]
+# Schemathesis checks whose failures are caused by what the request breaks (a field, a header, a rule).
+REQUEST_CHECKS = frozenset({"negative_data_rejection", "not_a_server_error", "positive_data_acceptance"})
 
 
 @dataclass
@@ -97,7 +99,10 @@ def attribute(finding: Finding, group: str, environment: Environment, probe: Pro
         if exchange is None:
             return finding
         divergences = explain(violation.check, exchange, environment.spec, environment.contract, probe.facts)
-        return replace(finding, divergences=divergences, rule=broken_rule(exchange, environment.spec))
+        # The part of the request is the cause where the check judges the request; elsewhere, what it says.
+        rule = broken_rule(exchange, environment.spec) if violation.check in REQUEST_CHECKS else ""
+        rule = rule or " ".join((violation.note or "").split())[:160]
+        return replace(finding, divergences=divergences, rule=rule)
     return replace(finding, divergences=classify(violation, environment.contract, probe.facts))
 
 

@@ -9,9 +9,10 @@
 Only the commands of the `[contract]` extra import this package.
 """
 
+# ruff: noqa: I001 - `rich` first: without the [contract] extra, the console script names the extra to install.
+from callback_kit.reporting.progress import Progress
 from callback_kit.reporting.curl import exchange_curl, quote, word
 from callback_kit.reporting.junit import JUnitCase, write_junit
-from callback_kit.reporting.progress import Progress
 from callback_kit.reporting.redact import Secrets, redact
 
 __all__ = ["JUnitCase", "Progress", "Secrets", "exchange_curl", "quote", "redact", "word", "write_junit"]
