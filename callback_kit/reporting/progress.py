@@ -45,7 +45,7 @@ class Progress:
         self.started = clock()
         self.done = 0
         self.note = ""
-        self._next_line = 0
+        self._next_line = max(1, total // 10)  # the first line after a tenth: the rate means something by then
         interactive = self.stream.isatty() if tty is None else tty
         self._bar: RichProgress | None = None
         if interactive:
