@@ -34,6 +34,7 @@ class _Suite:
     settings: Settings
     selection: Selection
     results: Results = field(default_factory=Results)
+    written: list[str] = field(default_factory=list)
     environment: Environment | None = None
     probe: ProbeResult | None = None
 
@@ -127,7 +128,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     result = verdict(suite.results, seed=suite.settings.seed, require_all=suite.settings.require_all)
     exchanges = suite.environment.recorder.exchanges()
-    suite.results.notes.extend(write_reports(suite.settings, suite.results, result, exchanges, suite.settings.secrets))
+    suite.written = write_reports(suite.settings, suite.results, result, exchanges, suite.settings.secrets)
     if result.exit_code and session.exitstatus == 0:
         session.exitstatus = result.exit_code  # a partial run with --callback-kit-require-all
     suite.environment.close()
@@ -139,7 +140,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     settings = suite.settings
     terminalreporter.section("callback contract", sep="=")
-    for line in report_lines(suite.results, settings.accept_divergences, settings.secrets):
+    for line in [*report_lines(suite.results, settings.accept_divergences, settings.secrets), *suite.written]:
         terminalreporter.write_line(line)
     result = verdict(suite.results, seed=settings.seed, require_all=settings.require_all)
     terminalreporter.write_line(result.line, bold=True)
