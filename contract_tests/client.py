@@ -91,7 +91,9 @@ class CallbackClient:
         """Any request to the server under test (transport errors propagate as `httpx.TransportError`)."""
         if self.stop.is_set():
             raise Interrupted
-        request = self.http.build_request(method, path, content=content, headers={**dict(self.extra_headers), **headers})
+        request = self.http.build_request(
+            method, path, content=content, headers={**dict(self.extra_headers), **headers}
+        )
         started = time.time()
         response = self.http.send(request)
         exchange = Exchange(

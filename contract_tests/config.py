@@ -63,8 +63,7 @@ OPTIONS = (
     Option("--admin-token", "token of the mock's admin API (for --exception-factory mock)", metavar="TOKEN"),
     Option(
         "--spec",
-        "judge against this OpenAPI spec instead of the kit's (e.g. what `callback-kit spec --profile matcher` "
-        "prints)",
+        "judge against this OpenAPI spec instead of the kit's (e.g. what `callback-kit spec --profile matcher` prints)",
         type=Path,
         metavar="PATH",
     ),
@@ -106,7 +105,7 @@ OPTIONS = (
 def environment_default(option: Option, environ: Mapping[str, str] | None = None) -> Any:
     """The option's default: its `CALLBACK_KIT_<DEST>` variable when set (kept as text), else the built-in one."""
     raw = (os.environ if environ is None else environ).get(option.env)
-    return option.default if not raw else raw
+    return raw if raw else option.default
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ class Settings:
     @property
     def secrets(self) -> dict[str, str]:
         """Secret value -> the variable a reproduction should read it from (never print the value)."""
-        named = {
+        named: dict[str | None, str | None] = {
             self.token: f"{ENV_PREFIX}TOKEN",
             self.other_tenant_token: f"{ENV_PREFIX}OTHER_TENANT_TOKEN",
             self.admin_token: f"{ENV_PREFIX}ADMIN_TOKEN",
@@ -149,7 +148,7 @@ class Settings:
         # value such as "1" would otherwise be replaced everywhere in a reproduction).
         for number, (_, value) in enumerate(self.headers, 1):
             named.setdefault(value, f"{ENV_PREFIX}HEADER_{number}" if len(value) >= 8 else None)
-        return {value: name for value, name in named.items() if value}
+        return {value: name for value, name in named.items() if value and name}
 
     @classmethod
     def from_options(cls, values: Mapping[str, Any]) -> Settings:

@@ -36,6 +36,7 @@ from callback_kit.contract_tests.failures import Interrupted
 from callback_kit.contract_tests.model import Status
 from callback_kit.contract_tests.registry import Context, check
 from callback_kit.contract_tests.results import CheckResult, Finding
+from callback_kit.contract_tests.results import Status as Outcome
 
 GROUP = "schemathesis"
 OWN = "authentication_accepted"
@@ -205,13 +206,15 @@ class _Tally:
         rows = []
         for name in names:
             findings = self.findings.get(name, [])
-            status = "failed" if findings else "passed"
+            status: Outcome = "failed" if findings else "passed"
             rows.append(CheckResult(GROUP, name, status, self.cases[name], "", seconds, findings))
         if with_own:
             rows.append(self._authentication(seconds))
         if self.errors:
             text = "\n".join(self.errors)
-            rows.append(CheckResult(GROUP, "engine", "error", note="Schemathesis could not run every phase", error=text))
+            rows.append(
+                CheckResult(GROUP, "engine", "error", note="Schemathesis could not run every phase", error=text)
+            )
         return rows
 
     def _authentication(self, seconds: float) -> CheckResult:
@@ -225,7 +228,9 @@ class _Tally:
             expected="a token that may process callbacks is accepted",
             received=f"{dict(self.authenticated)} (status: count)",
         )
-        return CheckResult(GROUP, OWN, "failed", total, seconds=seconds, findings=[Finding(f"{GROUP}/{OWN}", violation)])
+        return CheckResult(
+            GROUP, OWN, "failed", total, seconds=seconds, findings=[Finding(f"{GROUP}/{OWN}", violation)]
+        )
 
 
 def _violation(check: str, failure: Any, exchange: Exchange | None, environment: Environment) -> Violation:

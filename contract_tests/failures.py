@@ -33,7 +33,7 @@ class CheckFailed(ContractKitError, AssertionError):
         super().__init__(violation.title)
 
 
-class SkipCheck(Exception):  # noqa: N818 - a signal, like pytest's Skipped, not an error
+class SkipCheck(Exception):
     """The check cannot be made against this server or with these options; the message says why."""
 
 

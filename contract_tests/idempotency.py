@@ -77,7 +77,9 @@ def disagreeing_key_headers_are_rejected(ctx: Context) -> None:
         ctx.skip("the spec names a single key header")
     keys = {name: new_key() for name in contract.headers}
     answer = ctx.client.callback(_some_exception(ctx), request_body("OPEN"), headers=keys)
-    ctx.require(checks.rejected_with(answer, contract.key_invalid, contract, why="the key headers carry different keys"))
+    ctx.require(
+        checks.rejected_with(answer, contract.key_invalid, contract, why="the key headers carry different keys")
+    )
 
 
 @check("idempotency")
@@ -233,4 +235,3 @@ def _retried(ctx: Context, first: Exchange, again: Exchange, *, changed: bool, f
         ctx.require(checks.processed(again, contract, what=what))
     else:
         ctx.require(checks.not_replayed(again, contract, why=f"a {first.status} is not stored"))
-

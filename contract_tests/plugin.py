@@ -60,7 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         elif option.kind == "repeat":
             group.addoption(flag, dest=dest, action="append", default=None, metavar=option.metavar, help=help_text)
         else:
-            group.addoption(flag, dest=dest, default=environment_default(option), metavar=option.metavar, help=help_text)
+            group.addoption(
+                flag, dest=dest, default=environment_default(option), metavar=option.metavar, help=help_text
+            )
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect: the suite's items are selected like any other
@@ -105,7 +107,9 @@ class CheckItem(pytest.Item):
         suite.results.accept(suite.settings.accept_divergences)
         broken = [row for row in rows if row.status in ("failed", "error")]
         if broken:
-            raise _Broken("\n".join(report_lines(_only(broken), suite.settings.accept_divergences, suite.settings.secrets)))
+            raise _Broken(
+                "\n".join(report_lines(_only(broken), suite.settings.accept_divergences, suite.settings.secrets))
+            )
         if rows and all(row.status == "skipped" for row in rows):
             pytest.skip(rows[0].note)
 

@@ -34,7 +34,7 @@ OWN_EXCEPTION = "other_tenant_reaches_own_exception"
 class ProbeResult:
     """What the probe found: facts for the divergences, violations by startup check, and what is unusable."""
 
-    facts: Facts = Facts()
+    facts: Facts = field(default_factory=Facts)
     violations: Mapping[str, Violation] = field(default_factory=dict)
     unusable: Mapping[str, str] = field(default_factory=dict)  # need -> why the run cannot use it
 
@@ -55,7 +55,9 @@ def probe(environment: Environment) -> ProbeResult:
                 "give a token of a tenant allowed to process callbacks"
             )
         _declared(answer, environment, violations)
-    anonymous = _send(client, environment, "POST", callback_path(str(uuid.uuid4())), b"{}", {"Content-Type": "application/json"})
+    anonymous = _send(
+        client, environment, "POST", callback_path(str(uuid.uuid4())), b"{}", {"Content-Type": "application/json"}
+    )
     auth_enforced = anonymous.status in (401, 403)
     if environment.factory is not None:
         for option, tenant in tenants:
@@ -121,5 +123,7 @@ def _send(
 def _unreachable(exc: httpx.TransportError, environment: Environment) -> ConfigurationError:
     settings = environment.settings
     if isinstance(exc, httpx.TimeoutException):
-        return ConfigurationError(f"--base-url {settings.base_url} did not answer within {settings.timeout:g} s (--timeout)")
+        return ConfigurationError(
+            f"--base-url {settings.base_url} did not answer within {settings.timeout:g} s (--timeout)"
+        )
     return ConfigurationError(f"cannot reach --base-url {settings.base_url}: {exc!r}")

@@ -54,9 +54,9 @@ class Check:
 _REGISTRY: list[Check] = []
 
 
-def check(group: str, *, needs: Sequence[str] = (), rows: Callable[[], Sequence[str]] | None = None) -> Callable[
-    [Callable[[Context], None]], Callable[[Context], None]
-]:
+def check(
+    group: str, *, needs: Sequence[str] = (), rows: Callable[[], Sequence[str]] | None = None
+) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
     """Register the decorated function as the check `group/<function name>`."""
     unknown = [need for need in needs if need not in NEEDS]
     if unknown:

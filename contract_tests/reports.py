@@ -45,7 +45,9 @@ def write_reports(
 def write_setup_error(path: Path, settings: Settings, message: str) -> None:
     """A JUnit report saying why the run could not start (CI reads the report even then)."""
     case = JUnitCase("setup", "probe", 0.0, "error", message=message, text=message)
-    write_junit(path, SUITE, [case], {"verdict": "configuration error", "exit_code": "2", "base_url": settings.base_url})
+    write_junit(
+        path, SUITE, [case], {"verdict": "configuration error", "exit_code": "2", "base_url": settings.base_url}
+    )
 
 
 def _case(row: CheckResult, accepted: frozenset[int], secrets: Mapping[str, str]) -> JUnitCase:
@@ -59,7 +61,9 @@ def _case(row: CheckResult, accepted: frozenset[int], secrets: Mapping[str, str]
         return JUnitCase(row.group, row.name, row.seconds, "skipped", message=row.note or "not run", output=output)
     if row.status in ("error", "interrupted"):
         text = row.error or row.note
-        return JUnitCase(row.group, row.name, row.seconds, "error", message=text.splitlines()[0] if text else "", text=text)
+        return JUnitCase(
+            row.group, row.name, row.seconds, "error", message=text.splitlines()[0] if text else "", text=text
+        )
     blocks = []
     causes: dict[object, list[Finding]] = {}
     for finding in row.findings:
@@ -79,4 +83,6 @@ def _case(row: CheckResult, accepted: frozenset[int], secrets: Mapping[str, str]
     named = sorted({d for f in row.findings for d in f.divergences}, key=lambda d: (d.number, d.title))
     if named:
         message += "; " + "; ".join(map(str, named))
-    return JUnitCase(row.group, row.name, row.seconds, "failed", message=message, text="\n\n".join(blocks), output=output)
+    return JUnitCase(
+        row.group, row.name, row.seconds, "failed", message=message, text="\n\n".join(blocks), output=output
+    )

@@ -2,11 +2,11 @@
 
 A run ends in one of five verdicts, printed as its last line and written into the reports:
 
-    passed               every selected check passed (known divergences the run accepts included)    exit 0
-    partial              nothing failed, but some checks could not be made (each listed, with why)  exit 0 (1 with --require-all)
-    failed               a check failed or could not finish                                          exit 1
-    configuration error  the run could not start: the user fixes the command or environment         exit 2
-    interrupted          SIGINT or SIGTERM: never a pass                                             exit 130 / 143
+    passed               every selected check passed (accepted known divergences included)  exit 0
+    partial              nothing failed, some checks could not be made (each listed)       exit 0 (1 with --require-all)
+    failed               a check failed or could not finish                                 exit 1
+    configuration error  the run could not start: the user fixes the command or environment exit 2
+    interrupted          SIGINT or SIGTERM: never a pass                                    exit 130 / 143
 """
 
 from __future__ import annotations
@@ -129,7 +129,9 @@ def verdict(results: Results, *, seed: int, require_all: bool, interrupted: str 
     broken = [r.label for r in rows if r.status in ("failed", "error")]
     if broken:
         shown = ", ".join(broken[:8]) + (f" and {len(broken) - 8} more" if len(broken) > 8 else "")
-        return Verdict("failed", 1, f"verdict: failed: the contract is broken: {len(broken)} check(s) ({shown}); {rerun}")
+        return Verdict(
+            "failed", 1, f"verdict: failed: the contract is broken: {len(broken)} check(s) ({shown}); {rerun}"
+        )
     known = sum(r.status == "known" for r in rows)
     accepted = f", {known} failing only on accepted known divergences" if known else ""
     skipped = [r for r in rows if r.status == "skipped"]

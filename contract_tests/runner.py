@@ -20,7 +20,7 @@ from callback_kit.contract_tests.environment import Environment
 from callback_kit.contract_tests.failures import CheckFailed, FactoryError, Interrupted, SkipCheck
 from callback_kit.contract_tests.probe import ProbeResult
 from callback_kit.contract_tests.registry import NEEDS, Check, Context, Selection
-from callback_kit.contract_tests.results import SHOWN, CheckResult, Finding, Results
+from callback_kit.contract_tests.results import SHOWN, CheckResult, Finding, Results, Status
 from callback_kit.contract_tests.spec_view import broken_rule
 
 Say = Callable[[str], None]
@@ -68,10 +68,12 @@ def run_check(
         return [CheckResult(check.group, check.name, "skipped", note=(missing or unusable)[0])], []
     ctx = Context(environment, probe, check, say, lambda row: selection.wants_row(check, row))
     started = time.monotonic()
-    status, findings, error = "passed", [], ""
+    status: Status = "passed"
+    findings: list[Finding] = []
+    error = ""
     try:
         check.run(ctx)
-    except Exception as raised:  # noqa: BLE001 - every way a check ends is a row of the report
+    except Exception as raised:  # every way a check ends is a row of the report
         found = _unwrap(raised)
         if isinstance(found, CheckFailed):
             status, findings = "failed", [Finding(check.label, found.violation)]
@@ -87,7 +89,9 @@ def run_check(
     cases = environment.recorder.count(check.label)
     own = CheckResult(check.group, check.name, status, cases, "; ".join(ctx.notes), seconds, findings, error)
     rows = ctx.rows if ctx.rows and status == "passed" else [own]
-    attributed = [replace(row, findings=[attribute(f, row.group, environment, probe) for f in row.findings]) for row in rows]
+    attributed = [
+        replace(row, findings=[attribute(f, row.group, environment, probe) for f in row.findings]) for row in rows
+    ]
     return attributed, ctx.notes if rows is ctx.rows else []
 
 

@@ -72,7 +72,8 @@ class Session:
             self.environment = environment = open_environment(self.settings, self.stop)
             started = time.monotonic()
             found = probe(environment)
-            self._say(f"startup: probed in {time.monotonic() - started:.1f} s; {_facts(environment, found.facts.auth_enforced)}")
+            facts = _facts(environment, found.facts.auth_enforced)
+            self._say(f"startup: probed in {time.monotonic() - started:.1f} s; {facts}")
             self.selection = selection
             with Progress("checks", len(selection.checks), verb="made", stream=self.out, counts=False) as progress:
                 run_checks(environment, found, selection, self.results, progress.log, self.state)
@@ -103,7 +104,9 @@ class Session:
             self._close_interrupted(interrupted)
         if self.environment is not None:
             self.results.accept(self.settings.accept_divergences)
-        result = verdict(self.results, seed=self.settings.seed, require_all=self.settings.require_all, interrupted=interrupted)
+        result = verdict(
+            self.results, seed=self.settings.seed, require_all=self.settings.require_all, interrupted=interrupted
+        )
         secrets = self.settings.secrets
         for line in report_lines(self.results, self.settings.accept_divergences, secrets):
             self._say(line)

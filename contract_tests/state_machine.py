@@ -22,6 +22,7 @@ from callback_kit.contract_tests.factory import ExceptionFactory
 from callback_kit.contract_tests.failures import CheckFailed
 from callback_kit.contract_tests.model import STATUSES, Model, Status, request_body
 from callback_kit.contract_tests.registry import Context, check
+
 STEPS = 20
 HISTORY = 15
 PROGRESS_EVERY = 50

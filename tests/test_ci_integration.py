@@ -368,13 +368,16 @@ JUDGED = [
     pytest.param(
         ("--profile", "matcher", "--rate-limit", "0"),
         {
-            "other-tenant-token": OTHER_TOKEN, "exception-factory": "mock", "admin-token": ADMIN_TOKEN, "seed": "7",
+            "other-tenant-token": OTHER_TOKEN,
+            "exception-factory": "mock",
+            "admin-token": ADMIN_TOKEN,
+            "seed": "7",
             "accept-divergences": "all",
         },
         "0",
         "kept",
         id="known-divergences-accepted",
-    ),  # fmt: skip
+    ),
     pytest.param(None, {}, "2", "not judged", id="not-judged"),
 ]
 
@@ -641,7 +644,8 @@ def fresh_mock(python: Path, tmp: Path) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 60
         while not _answers(f"{url}/openapi.json"):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            assert process.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
             time.sleep(0.1)  # readiness poll
         yield url
     finally:
@@ -701,13 +705,16 @@ def test_the_kit_works_beside_fixtures_and_pytest_base_url(fresh_python: Path, t
     lint = fresh_run(kit, tmp_path / "lint", "lint")
     assert lint.returncode == 0, shown(lint)
     with fresh_mock(fresh_python, tmp_path) as url:
-        judged = fresh_run(kit, tmp_path / "contract", "contract", "--base-url", url, "--token", TOKEN, "--max-examples", "5")
+        options = ("--base-url", url, "--token", TOKEN, "--max-examples", "5")
+        judged = fresh_run(kit, tmp_path / "contract", "contract", *options)
     assert judged.returncode == 0, shown(judged)
     assert judged.stdout.strip().splitlines()[-1].startswith("verdict: partial"), shown(judged)
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     (project / "tests" / "test_shop.py").write_text(BASE_URL_PROJECT)
-    own = fresh_run(fresh_python, project, "-m", "pytest", "-p", "no:cacheprovider", "--base-url", "https://shop.example")
+    own = fresh_run(
+        fresh_python, project, "-m", "pytest", "-p", "no:cacheprovider", "--base-url", "https://shop.example"
+    )
     assert own.returncode == 0, shown(own)
     assert "1 passed" in own.stdout
     assert "callback" not in own.stdout + own.stderr
@@ -721,7 +728,8 @@ def test_plugin_options_are_prefixed_and_listed_on_request(fresh_python: Path, t
     """With `-p callback_kit.contract_tests.plugin`, `pytest --help` lists each option as `--callback-kit-...`."""
     from callback_kit.contract_tests.config import OPTIONS
 
-    result = fresh_run(fresh_python, tmp_path / "cwd", "-m", "pytest", "-p", "callback_kit.contract_tests.plugin", "--help")
+    plugin = ("-p", "callback_kit.contract_tests.plugin")
+    result = fresh_run(fresh_python, tmp_path / "cwd", "-m", "pytest", *plugin, "--help")
     assert result.returncode == 0, shown(result)
     text = " ".join(result.stdout.split())
     for option in OPTIONS:
@@ -743,7 +751,8 @@ def test_plugin_runs_the_suite_beside_a_projects_own_tests(fresh_python: Path, l
     (project / "tests").mkdir(parents=True)
     (project / "tests" / "test_shop.py").write_text(BASE_URL_PROJECT)
     result = fresh_run(
-        fresh_python, project, "-m", "pytest", "-p", "callback_kit.contract_tests.plugin", "tests/", "-p", "no:cacheprovider",
+        fresh_python, project, "-m", "pytest", "-p", "callback_kit.contract_tests.plugin", "tests/",
+        "-p", "no:cacheprovider",
         "--base-url", "https://shop.example",
         "--callback-kit-base-url", live_mock, "--callback-kit-token", TOKEN,
         "--callback-kit-other-tenant-token", OTHER_TOKEN, "--callback-kit-exception-factory", "mock",

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT = 150
 DEFAULT_RUN_BUDGET = 60.0
 FULL_OPTIONS = (
-    "--token", TOKEN, "--other-tenant-token", OTHER_TENANT_TOKEN, "--exception-factory", "mock", "--admin-token", ADMIN_TOKEN,
+    "--token", TOKEN, "--other-tenant-token", OTHER_TENANT_TOKEN,
+    "--exception-factory", "mock", "--admin-token", ADMIN_TOKEN,
 )  # fmt: skip
 
 
@@ -148,7 +149,9 @@ def test_flaw_is_caught_by_its_check(flaw: str, tmp_path: Path) -> None:
     """Each broken implementation fails the check named for its flaw, and passes the control checks."""
     selection, must_fail, must_pass = FLAW_CHECKS[flaw]
     with serving(broken_servers.FLAWS[flaw](tmp_path)) as url:
-        run = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "--max-examples", "10", "--include-checks", selection)
+        run = contract(
+            tmp_path, "--base-url", url, *FULL_OPTIONS, "--max-examples", "10", "--include-checks", selection
+        )
     assert run.code == 1, run.output
     assert must_fail <= {name for name, verdict in run.verdicts.items() if verdict == "failed"}, run.output
     assert must_pass <= {name for name, verdict in run.verdicts.items() if verdict == "passed"}, run.output
@@ -192,7 +195,9 @@ def test_every_independent_bug_is_shown_in_one_run(tmp_path: Path) -> None:
     app = broken_servers.replay_with_other_body(tmp_path, app)
     selection = "replay_returns_stored_response,failed_request_is_not_stored,not_a_server_error"
     with serving(app) as url:
-        run = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "--max-examples", "20", "--include-checks", selection)
+        run = contract(
+            tmp_path, "--base-url", url, *FULL_OPTIONS, "--max-examples", "20", "--include-checks", selection
+        )
     assert run.code == 1, run.output
     failures = run.output.split("failures by cause: ", 1)[1]
     heads = [line for line in failures.splitlines() if line.startswith("  FAIL  ")]
@@ -252,7 +257,9 @@ def test_without_factory_the_run_is_partial(mock_url: str, tmp_path: Path) -> No
 def test_a_partial_run_fails_with_require_all(mock_url: str, tmp_path: Path) -> None:
     """`--require-all` (or CALLBACK_KIT_REQUIRE_ALL) turns a partial run into exit 1."""
     selection = ("--include-checks", "key_format_is_enforced,replay_returns_stored_response")
-    run = contract(tmp_path, "--base-url", mock_url, "--token", TOKEN, *selection, environ={"CALLBACK_KIT_REQUIRE_ALL": "1"})
+    run = contract(
+        tmp_path, "--base-url", mock_url, "--token", TOKEN, *selection, environ={"CALLBACK_KIT_REQUIRE_ALL": "1"}
+    )
     assert run.code == 1, run.output
     assert run.last_line.startswith("verdict: partial"), run.output
 
@@ -306,7 +313,19 @@ def test_gateway_headers_reach_every_request(tmp_path: Path) -> None:
         refused = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "--include-checks", "not_a_server_error")
         header = f"{odd_servers.GATEWAY_HEADER}: {odd_servers.GATEWAY_KEY}"
         selection = ("--include-checks", "not_a_server_error,replay_returns_stored_response")
-        run = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "-H", header, *selection, "--max-examples", "5", "--har", str(har))
+        run = contract(
+            tmp_path,
+            "--base-url",
+            url,
+            *FULL_OPTIONS,
+            "-H",
+            header,
+            *selection,
+            "--max-examples",
+            "5",
+            "--har",
+            str(har),
+        )
     assert refused.code == 2, refused.output
     assert run.code == 0, run.output
     entries = json.loads(har.read_text())["log"]["entries"]
@@ -321,7 +340,10 @@ def test_gateway_headers_reach_every_request(tmp_path: Path) -> None:
 def test_spec_option_judges_against_another_contract(tmp_path: Path) -> None:
     """The matcher profile breaks the published spec's response headers and keeps the spec it derives."""
     derived = subprocess.run(
-        [sys.executable, "-m", "callback_kit", "spec", "--profile", "matcher"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "callback_kit", "spec", "--profile", "matcher"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     spec = tmp_path / "matcher-openapi.yaml"
     spec.write_text(derived.stdout, encoding="utf-8")
@@ -331,6 +353,8 @@ def test_spec_option_judges_against_another_contract(tmp_path: Path) -> None:
         own = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, *selection, "--spec", str(spec))
     assert published.code == 1, published.output
     assert own.code == 0, own.output
-    missing = contract(tmp_path, "--base-url", "http://127.0.0.1:9", "--token", TOKEN, "--spec", str(tmp_path / "nope.yaml"))
+    missing = contract(
+        tmp_path, "--base-url", "http://127.0.0.1:9", "--token", TOKEN, "--spec", str(tmp_path / "nope.yaml")
+    )
     assert missing.code == 2
     assert "--spec" in missing.last_line

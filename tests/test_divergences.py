@@ -96,7 +96,9 @@ def classify(
     return found[0] if found else None
 
 
-def explain(check: str, answer: Exchange, spec: object = None, contract: object = None, *, facts: Facts = AUTH_OFF) -> tuple[Divergence, ...]:
+def explain(
+    check: str, answer: Exchange, spec: object = None, contract: object = None, *, facts: Facts = AUTH_OFF
+) -> tuple[Divergence, ...]:
     return explain_case(check, answer, SPEC, CONTRACT, facts)
 
 
@@ -119,9 +121,7 @@ def test_key_in_the_alias_only_is_divergence_2() -> None:
 
 def test_key_required_answer_to_a_bad_path_is_not_excused() -> None:
     """Matcher checks the path before the key: its answer to a bad path is 'invalid exception id'."""
-    answer = exchange(
-        400, bad_request(KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None}, exception_id="x"
-    )
+    answer = exchange(400, bad_request(KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None}, exception_id="x")
     assert classify(answer, CONTRACT, expected_status=200) is None
 
 
@@ -340,7 +340,7 @@ def test_requests_without_credentials_accepted_are_divergence_6() -> None:
 
 
 def test_an_accepted_null_is_matchers_only_without_a_false_replay_header() -> None:
-    """`payload: null` accepted is #9 from Matcher; the same 200 saying `X-Idempotency-Replayed: false` is not Matcher's."""
+    """`payload: null` accepted is #9 from Matcher; a 200 saying `X-Idempotency-Replayed: false` is not Matcher's."""
     sent = {**callback(), "payload": None}
     assert explain("negative_data_rejection", exchange(sent=sent)) == (known("payload-ignored"),)
     published = exchange(sent=sent, answer_headers={"X-Idempotency-Replayed": "false"})
@@ -351,7 +351,10 @@ def test_a_500_in_another_servers_words_is_not_matchers() -> None:
     """A 500 for an unknown status is #7 only with Matcher's body; another implementation's 500 is a bug."""
     other = exchange(500, {"detail": "Internal Server Error"}, sent=callback("closed"))
     assert explain("not_a_server_error", other) == ()
-    assert classify(exchange(500, {**SERVER_ERROR, "message": "boom"}, sent=callback("ASSIGNED")), expected_status=409) is None
+    assert (
+        classify(exchange(500, {**SERVER_ERROR, "message": "boom"}, sent=callback("ASSIGNED")), expected_status=409)
+        is None
+    )
 
 
 def test_a_missing_key_refused_in_other_words_is_not_divergence_1() -> None:

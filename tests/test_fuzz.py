@@ -196,7 +196,10 @@ def test_an_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
     """A format the command does not write is refused in one line, before anything is written."""
     result = _kit("fuzz", "--count", "5", "--out", str(tmp_path / "out"), "--formats", "jsonl,xml")
     assert result.returncode == 2
-    assert result.stderr.strip() == "callback-kit fuzz: --formats 'jsonl,xml': give some of jsonl,sh,har, e.g. --formats jsonl,sh"
+    assert (
+        result.stderr.strip()
+        == "callback-kit fuzz: --formats 'jsonl,xml': give some of jsonl,sh,har, e.g. --formats jsonl,sh"
+    )
     assert not (tmp_path / "out").exists()
 
 

@@ -20,7 +20,9 @@ SECRETS = {TOKEN: "CALLBACK_KIT_TOKEN"}
 
 
 def exchange(body: bytes = b'{"status":"RESOLVED"}', headers: tuple[tuple[str, str], ...] | None = None) -> Exchange:
-    sent = headers if headers is not None else (("Content-Type", "application/json"), ("Authorization", f"Bearer {TOKEN}"))
+    sent = (
+        headers if headers is not None else (("Content-Type", "application/json"), ("Authorization", f"Bearer {TOKEN}"))
+    )
     return Exchange(
         "idempotency/replay", "POST", "http://127.0.0.1:8080/v1/exceptions/x/callback", sent, body,
         200, "OK", (("Content-Type", "application/octet-stream"),), b"\xff\x00", 1.0, 0.25,
@@ -39,7 +41,7 @@ def test_redact_shows_each_secret_as_its_variable() -> None:
 
 def test_word_expands_only_the_named_placeholders() -> None:
     """`${TOKEN}` is left to the shell; any other `${...}` and quotes stay literal."""
-    assert shell(f"TOKEN=t; printf %s {word('a ${TOKEN} ${OTHER} it''s', ['TOKEN'])}") == b"a t ${OTHER} its"
+    assert shell(f"TOKEN=t; printf %s {word('a ${TOKEN} ${OTHER} its', ['TOKEN'])}") == b"a t ${OTHER} its"
 
 
 def test_printf_bytes_prints_exactly_the_bytes() -> None:
@@ -54,7 +56,7 @@ def test_exchange_curl_reads_the_token_from_its_variable() -> None:
     assert TOKEN not in command
     assert "-H 'Authorization: Bearer '\"${CALLBACK_KIT_TOKEN}\"" in command
     assert command.startswith("curl -i -X POST 'http://127.0.0.1:8080/v1/exceptions/x/callback'")
-    assert command.endswith("--data-raw '{\"status\":\"RESOLVED\"}'")
+    assert command.endswith('--data-raw \'{"status":"RESOLVED"}\'')
 
 
 def test_exchange_curl_sends_binary_bodies_byte_for_byte() -> None:
@@ -75,7 +77,12 @@ def test_har_of_exchanges_is_valid_and_holds_no_secret(tmp_path: Path) -> None:
     entry = log["entries"][0]
     assert entry["comment"] == "idempotency/replay"
     assert {"name": "Authorization", "value": "Bearer ${CALLBACK_KIT_TOKEN}"} in entry["request"]["headers"]
-    assert entry["response"]["content"] == {"size": 2, "mimeType": "application/octet-stream", "text": "/wA=", "encoding": "base64"}
+    assert entry["response"]["content"] == {
+        "size": 2,
+        "mimeType": "application/octet-stream",
+        "text": "/wA=",
+        "encoding": "base64",
+    }
     assert entry["time"] == 250.0
     assert TOKEN not in path.read_text(encoding="utf-8")
 
@@ -92,7 +99,12 @@ def test_junit_counts_outcomes_and_escapes_what_xml_cannot_hold(tmp_path: Path) 
     write_junit(path, "suite", cases, {"verdict": "failed"})
     suite = ET.parse(path).getroot().find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("4", "1", "1", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "4",
+        "1",
+        "1",
+        "1",
+    )
     failure = suite.find("testcase[@name='bad']/failure")
     assert failure is not None
     assert (failure.get("message"), failure.text) == ("title \\x0b", "body \\x00 text")

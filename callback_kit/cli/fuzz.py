@@ -47,7 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated exception ids for the cases (default: the fixtures' exceptions of tenant acme)",
     )
     parser.add_argument(
-        "--max-body-bytes", type=int, default=MiB, metavar="N", help="the server's body limit, which oversize cases exceed"
+        "--max-body-bytes",
+        type=int,
+        default=MiB,
+        metavar="N",
+        help="the server's body limit, which oversize cases exceed",
     )
 
 

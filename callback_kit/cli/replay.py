@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", required=True, metavar="URL", help="the server, e.g. http://127.0.0.1:8080")
     parser.add_argument("--token", required=True, metavar="TOKEN", help="a bearer token that may process callbacks")
     parser.add_argument("--junit", type=Path, default=None, metavar="PATH", help="also write a JUnit XML report here")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="seconds to wait for each answer")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="seconds to wait for each answer"
+    )
     parser.add_argument(
         "--check-headers",
         action="store_true",

@@ -95,7 +95,9 @@ class HarWriter:
             url=sent.url,
             httpVersion=sent.http_version,
             headers=[harfile.Record(name=name, value=value) for name, value in sent.headers],
-            postData=None if sent.body is None else _post_data(sent.body, find_header(tuple(sent.headers), "content-type")),
+            postData=None
+            if sent.body is None
+            else _post_data(sent.body, find_header(tuple(sent.headers), "content-type")),
             bodySize=0 if sent.body is None else len(sent.body),
             custom=custom,
         )
@@ -115,7 +117,9 @@ class HarWriter:
     def __enter__(self) -> HarWriter:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
 
 

@@ -47,13 +47,13 @@ def write_junit(
     suite.add_testcases(made)  # once: adding one by one recounts the suite every time
     report = JUnitXml(suite_name)
     report.add_testsuite(suite)
-    report.update_statistics()
+    report.update_statistics()  # type: ignore[no-untyped-call]
     path.parent.mkdir(parents=True, exist_ok=True)
     report.write(str(path), pretty=True)
 
 
 def _result(case: JUnitCase) -> Failure | Error | Skipped | None:
-    kinds = {"failed": Failure, "error": Error, "skipped": Skipped}
+    kinds: dict[str, type[Failure | Error | Skipped]] = {"failed": Failure, "error": Error, "skipped": Skipped}
     if case.outcome == "passed":
         return None
     result = kinds[case.outcome](xml_text(case.message))

@@ -43,7 +43,7 @@ def numbers() -> frozenset[int]:
 
 
 def parse_accepted(raw: str) -> frozenset[int]:
-    """`all`, or numbers separated by commas, as the set of accepted numbers; a `ConfigurationError` names a bad item."""
+    """`all`, or numbers separated by commas, as the accepted numbers; a `ConfigurationError` names a bad item."""
     text = raw.strip().lower()
     if not text:
         return frozenset()

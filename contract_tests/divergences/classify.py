@@ -66,9 +66,9 @@ def _classify(
     if crossed and facts.auth_enforced is False and _as_other_tenant(exchange, facts):
         return known("one-tenant")
     in_flight = contract.in_flight
-    if expected_status == in_flight.status == status and in_flight.retry_after is not None:
-        if exchange.code() == in_flight.code and exchange.header("retry-after") is None:
-            return known("bare-in-flight-409")
+    bare = exchange.code() == in_flight.code and exchange.header("retry-after") is None
+    if expected_status == in_flight.status == status and in_flight.retry_after is not None and bare:
+        return known("bare-in-flight-409")
     if _ok(status) and exchange.header(contract.replay_header) is None and exchange.json() == ACCEPTED:
         if expected_replay is False and expected_status in (None, status):
             return known("never-false")

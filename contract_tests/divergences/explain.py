@@ -36,30 +36,42 @@ def explain(
     return _only({found if found in (known("plain-403"), known("numeric-429")) else None})
 
 
-def _server_error(exchange: Exchange, _spec: Spec, contract: IdempotencyContract, _facts: Facts) -> tuple[Divergence, ...]:
+def _server_error(
+    exchange: Exchange, _spec: Spec, contract: IdempotencyContract, _facts: Facts
+) -> tuple[Divergence, ...]:
     found = refusal(exchange, read(exchange, contract), None) if exchange.status == 500 else None
     return _only({found})
 
 
-def _valid_refused(exchange: Exchange, _spec: Spec, contract: IdempotencyContract, facts: Facts) -> tuple[Divergence, ...]:
+def _valid_refused(
+    exchange: Exchange, _spec: Spec, contract: IdempotencyContract, facts: Facts
+) -> tuple[Divergence, ...]:
     found = classify_exchange(exchange, contract, facts)
     wanted = (known("key-required"), known("alias-ignored"), known("unsupported-target"))
     return _only({found if found in wanted else None})
 
 
-def _auth_ignored(exchange: Exchange, _spec: Spec, _contract: IdempotencyContract, facts: Facts) -> tuple[Divergence, ...]:
+def _auth_ignored(
+    exchange: Exchange, _spec: Spec, _contract: IdempotencyContract, facts: Facts
+) -> tuple[Divergence, ...]:
     # Accepted with a token the run does not know: only a server that checks no token at all does that.
     refused = exchange.status in (401, 403) or bearer(exchange) in facts.tokens or facts.auth_enforced is not False
     return _only({None if refused else known("auth-optional")})
 
 
-def _missing_header(exchange: Exchange, spec: Spec, _contract: IdempotencyContract, facts: Facts) -> tuple[Divergence, ...]:
-    missing = [p["name"] for p in parameters(spec, "header") if p.get("required") and not exchange.request_header(p["name"])]
+def _missing_header(
+    exchange: Exchange, spec: Spec, _contract: IdempotencyContract, facts: Facts
+) -> tuple[Divergence, ...]:
+    missing = [
+        p["name"] for p in parameters(spec, "header") if p.get("required") and not exchange.request_header(p["name"])
+    ]
     accepted = _auth_required(spec) and bearer(exchange) is None and exchange.status < 400
     return _only({None if missing or not accepted or facts.auth_enforced is not False else known("auth-optional")})
 
 
-def _invalid_accepted(exchange: Exchange, spec: Spec, contract: IdempotencyContract, facts: Facts) -> tuple[Divergence, ...]:
+def _invalid_accepted(
+    exchange: Exchange, spec: Spec, contract: IdempotencyContract, facts: Facts
+) -> tuple[Divergence, ...]:
     """Each part of the request that breaks the spec, excused by the divergence that makes Matcher accept it."""
     if not 200 <= exchange.status < 300:
         return ()
@@ -98,7 +110,9 @@ def _invalid_accepted(exchange: Exchange, spec: Spec, contract: IdempotencyContr
     return _only(found)
 
 
-def _header_problems(exchange: Exchange, spec: Spec, contract: IdempotencyContract, _facts: Facts) -> tuple[Divergence, ...]:
+def _header_problems(
+    exchange: Exchange, spec: Spec, contract: IdempotencyContract, _facts: Facts
+) -> tuple[Divergence, ...]:
     """Each required response header missing or malformed, excused by a divergence."""
     found: set[Divergence | None] = set()
     for name, header in resolve(spec, _response(spec, exchange.status).get("headers", {})).items():

@@ -31,6 +31,11 @@ def write_har(cases: Iterable[Case], path: Path, *, server_url: str, comment: st
                 started=(EPOCH + timedelta(milliseconds=number)).isoformat(timespec="milliseconds"),
                 comment=f"{case.id}: expect {expect.outcome} {expect.label()}",
                 custom={
-                    "_case": {"id": case.id, "kind": case.kind, "category": case.category, "expect": list(expect.statuses)}
+                    "_case": {
+                        "id": case.id,
+                        "kind": case.kind,
+                        "category": case.category,
+                        "expect": list(expect.statuses),
+                    }
                 },
             )
