@@ -31,6 +31,9 @@ def write_reports(
             "base_url": settings.base_url,
             "max_examples": str(settings.max_examples),
             "accepted_divergences": ",".join(map(str, sorted(settings.accept_divergences))),
+            "accepted_divergences_not_seen": ",".join(
+                map(str, sorted(settings.accept_divergences - results.seen_divergences()))
+            ),
         }
         cases = [_case(row, settings.accept_divergences, secrets) for row in results.rows]
         write_junit(settings.junit, SUITE, cases, properties)

@@ -46,6 +46,7 @@ class Session:
     environment: Environment | None = None
     failure: ConfigurationError | None = None
     selection: Selection | None = None
+    progress: Progress | None = None
 
     def run(self) -> int:
         """Run, print the report and the verdict, write the reports; the exit code."""
@@ -75,7 +76,8 @@ class Session:
             facts = _facts(environment, found.facts.auth_enforced)
             self._say(f"startup: probed in {time.monotonic() - started:.1f} s; {facts}")
             self.selection = selection
-            with Progress("checks", len(selection.checks), verb="made", stream=self.out, counts=False) as progress:
+            self.progress = Progress("checks", len(selection.checks), verb="made", stream=self.out, counts=False)
+            with self.progress as progress:
                 run_checks(environment, found, selection, self.results, progress.log, self.state)
         except ConfigurationError as exc:
             self.failure = exc
@@ -99,6 +101,8 @@ class Session:
         self.stop.set()
 
     def _finish(self) -> int:
+        if self.progress is not None:
+            self.progress.close()  # a terminal gets its cursor back, even from a check still blocked
         interrupted = self.caught[0] if self.caught else None
         if interrupted is not None:
             self._close_interrupted(interrupted)

@@ -58,8 +58,12 @@ def mock_url() -> Iterator[str]:
 def contract(tmp_path: Path, *args: str, environ: dict[str, str] | None = None) -> Run:
     """`callback-kit contract ARGS --junit ...` in a subprocess, without the caller's CALLBACK_KIT_ variables."""
     junit = tmp_path / f"cli-{time.monotonic_ns()}.xml"
+    return run_command([sys.executable, "-m", "callback_kit", "contract", *args, "--junit", str(junit)], junit, environ)
+
+
+def run_command(command: list[str], junit: Path, environ: dict[str, str] | None = None) -> Run:
+    """A command of the suite, and the JUnit report it wrote (if any)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CALLBACK_KIT_", "PYTEST_"))}
-    command = [sys.executable, "-m", "callback_kit", "contract", *args, "--junit", str(junit)]
     started = time.monotonic()
     done = subprocess.run(
         command, cwd=ROOT, env={**clean, **(environ or {})}, capture_output=True, text=True, timeout=RUN_TIMEOUT
@@ -226,16 +230,18 @@ def test_an_unreachable_server_is_a_configuration_error(tmp_path: Path) -> None:
     assert "cannot reach --base-url" in run.last_line
 
 
-def test_an_unwritable_report_path_is_refused_before_any_request(tmp_path: Path) -> None:
+@pytest.mark.parametrize("option", ["--junit", "--har"])
+def test_an_unwritable_report_path_is_refused_before_any_request(option: str, tmp_path: Path) -> None:
     """`--junit /proc/x/j.xml` is one line and exit 2, and the server never hears from the run."""
     counting = odd_servers.Counting(broken_servers.mock())
     with serving(counting) as url:
         before = counting.requests
-        run = contract(tmp_path, "--base-url", url, "--token", TOKEN, "--har", "/proc/x/run.har")
+        command = [sys.executable, "-m", "callback_kit", "contract", "--base-url", url, "--token", TOKEN]
+        run = run_command([*command, option, "/proc/x/j.xml"], tmp_path / "none.xml")
         after = counting.requests
     assert run.code == 2, run.output
     assert run.output.strip() == (
-        "callback-kit contract: configuration error: --har /proc/x/run.har: cannot write the report there "
+        f"callback-kit contract: configuration error: {option} /proc/x/j.xml: cannot write the report there "
         "(No such file or directory)"
     )
     assert after == before
@@ -358,3 +364,22 @@ def test_spec_option_judges_against_another_contract(tmp_path: Path) -> None:
     )
     assert missing.code == 2
     assert "--spec" in missing.last_line
+
+
+def test_the_pytest_plugin_fails_a_broken_check_on_request(tmp_path: Path) -> None:
+    """With `-p callback_kit.contract_tests.plugin` each check is an item; a flaw fails its item, with the report."""
+    junit = tmp_path / "suite.xml"
+    plugin = [sys.executable, "-m", "pytest", "-p", "callback_kit.contract_tests.plugin", "-p", "no:cacheprovider"]
+    options = ["--callback-kit-base-url", "", "--callback-kit-token", TOKEN, "--callback-kit-exception-factory", "mock"]
+    options += ["--callback-kit-admin-token", ADMIN_TOKEN, "--callback-kit-junit", str(junit)]
+    options += ["--callback-kit-include-checks", "idempotency", "-k", "replay_returns or first_processing"]
+    project = tmp_path / "project"
+    project.mkdir()
+    with serving(broken_servers.FLAWS["replay_with_other_body"](tmp_path)) as url:
+        options[1] = url
+        command = [*plugin, "--rootdir", str(project), *options, str(project)]
+        run = run_command(command, junit)
+    assert run.code == 1, run.output
+    assert "FAIL  idempotency/replay_returns_stored_response" in run.output
+    assert "1 failed, 1 passed" in run.output
+    assert run.verdicts == {"replay_returns_stored_response": "failed", "first_processing_says_not_replayed": "passed"}
