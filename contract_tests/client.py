@@ -1,13 +1,10 @@
-"""HTTP for the checks: every exchange is kept (for the HAR report) and can be replayed as a curl command.
-
-Secrets never appear in what this module renders: a token is shown as the environment variable the
-reproduction reads it from (`"Authorization: Bearer $CALLBACK_KIT_TOKEN"`).
+"""HTTP for the checks: every exchange is recorded (for the HAR report and the case counts), every request
+carries the run's extra headers (`--header`), and no request starts once the run is interrupted.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import threading
 import time
 import uuid
@@ -19,10 +16,9 @@ from urllib.parse import quote
 
 import httpx
 
-CALLBACK_PATH = "/v1/exceptions/{exceptionId}/callback"
-# Headers a client library adds by itself; a reproduction does not need them.
-_IMPLICIT = frozenset({"host", "content-length", "user-agent", "accept-encoding", "connection", "accept"})
-Headers = tuple[tuple[str, str], ...]
+from callback_kit.contract import CALLBACK_PATH
+from callback_kit.contract.exchange import Exchange
+from callback_kit.contract_tests.failures import Interrupted
 
 
 def new_key() -> str:
@@ -30,63 +26,8 @@ def new_key() -> str:
     return f"ck-{uuid.uuid4().hex}"
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request and its response, byte for byte."""
-
-    label: str
-    method: str
-    url: str
-    request_headers: Headers
-    request_body: bytes
-    status: int
-    reason: str
-    headers: Headers
-    body: bytes
-    started: float
-    elapsed: float
-    http_version: str = "HTTP/1.1"
-    secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    def __repr__(self) -> str:
-        # Short, and without the request headers: they hold a token.
-        return f"Exchange({self.label!r}: {self.method} {self.url} -> {self.status})"
-
-    def header(self, name: str) -> str | None:
-        """A response header (the first, case-insensitively)."""
-        return _find(self.headers, name)
-
-    def request_header(self, name: str) -> str | None:
-        return _find(self.request_headers, name)
-
-    def json(self) -> Any:
-        """The response body as JSON, or None when it is not JSON."""
-        return _loads(self.body)
-
-    def request_json(self) -> Any:
-        return _loads(self.request_body)
-
-    def describe(self, replay_header: str) -> str:
-        """Status, replay header and body, in one line for a failure message."""
-        body = self.body.decode("utf-8", "replace")
-        body = body if len(body) <= 300 else f"{body[:300]}…"
-        return f"{self.status} {self.reason}, {replay_header}: {self.header(replay_header) or '(absent)'}, body {body}"
-
-    def curl(self) -> str:
-        """A curl command that sends this request again."""
-        parts = ["curl", "-i", "-X", self.method, shlex.quote(self.url)]
-        for name, value in self.request_headers:
-            if name.lower() in _IMPLICIT:
-                continue
-            parts += ["-H", _quote_header(name, value, self.secrets)]
-        if not self.request_body:
-            return " ".join(parts)
-        try:
-            text = self.request_body.decode("utf-8")
-        except UnicodeDecodeError:
-            escaped = "".join(f"\\{byte:03o}" for byte in self.request_body)
-            return f"printf '{escaped}' | {' '.join(parts)} --data-binary @-"
-        return " ".join([*parts, "--data-raw", shlex.quote(_redact(text, self.secrets))])
+def callback_path(exception_id: str) -> str:
+    return CALLBACK_PATH.format(exceptionId=quote(exception_id, safe=""))
 
 
 class Recorder:
@@ -117,7 +58,8 @@ class CallbackClient:
     recorder: Recorder = field(repr=False)
     token: str = field(repr=False)
     key_header: str
-    secrets: Mapping[str, str] = field(repr=False)
+    extra_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    stop: threading.Event = field(default_factory=threading.Event, repr=False)
     label: str = ""
 
     def labelled(self, label: str) -> CallbackClient:
@@ -143,12 +85,15 @@ class CallbackClient:
             sent.update({name: key for name in (key_headers or (self.key_header,))})
         sent.update(headers or {})
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        path = CALLBACK_PATH.format(exceptionId=quote(exception_id, safe=""))
-        return self.send("POST", path, content=content, headers=sent)
+        return self.send("POST", callback_path(exception_id), content=content, headers=sent)
 
     def send(self, method: str, path: str, *, content: bytes = b"", headers: Mapping[str, str]) -> Exchange:
         """Any request to the server under test (transport errors propagate as `httpx.TransportError`)."""
-        request = self.http.build_request(method, path, content=content, headers=dict(headers))
+        if self.stop.is_set():
+            raise Interrupted
+        request = self.http.build_request(
+            method, path, content=content, headers={**dict(self.extra_headers), **headers}
+        )
         started = time.time()
         response = self.http.send(request)
         exchange = Exchange(
@@ -164,34 +109,6 @@ class CallbackClient:
             started=started,
             elapsed=response.elapsed.total_seconds(),
             http_version=response.http_version,
-            secrets=self.secrets,
         )
         self.recorder.add(exchange)
         return exchange
-
-
-def _find(headers: Headers, name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers if key.lower() == wanted), None)
-
-
-def _loads(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _redact(text: str, secrets: Mapping[str, str]) -> str:
-    for value, variable in secrets.items():
-        text = text.replace(value, f"${variable}")
-    return text
-
-
-def _quote_header(name: str, value: str, secrets: Mapping[str, str]) -> str:
-    redacted = _redact(value, secrets)
-    if redacted == value:
-        return shlex.quote(f"{name}: {value}")
-    # Double quotes, so that the shell expands the variable standing for the secret.
-    escaped = redacted.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
-    return f'"{name}: {escaped}"'

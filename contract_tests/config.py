@@ -1,8 +1,8 @@
 """The suite's options, declared once, and the frozen `Settings` both entry points build from them.
 
 `callback-kit contract` turns them into argparse options (its parser maps each to `CALLBACK_KIT_<DEST>`);
-the pytest plugin turns them into pytest options whose defaults come from the same variables, read in
-`environment_default`. Everything below the edge receives a `Settings`.
+the pytest plugin into `--callback-kit-<flag>` options whose defaults come from the same variables, read in
+`environment_default`. `Settings.from_options` converts and checks every value, whichever way it came.
 """
 
 from __future__ import annotations
@@ -15,18 +15,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 from callback_kit.contract import default_spec_path
+from callback_kit.contract_tests.divergences.catalogue import parse_accepted
 from callback_kit.contract_tests.failures import ConfigurationError
 
 FactoryKind = Literal["mock", "command"]
 DEFAULT_SEED = 42
 DEFAULT_MAX_EXAMPLES = 100
+DEFAULT_TIMEOUT = 10.0
 ENV_PREFIX = "CALLBACK_KIT_"
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+_HEADER = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")
+_RESERVED = ("authorization", "content-type", "content-length", "host")
 
 
 @dataclass(frozen=True)
 class Option:
-    """One option of the suite, as both entry points expose it."""
+    """One option of the suite, as both entry points expose it: a value, a flag, or a repeatable value."""
 
     flag: str
     help: str
@@ -34,6 +38,8 @@ class Option:
     default: Any = None
     metavar: str | None = None
     required: bool = False
+    kind: Literal["value", "flag", "repeat"] = "value"
+    short: str | None = None
 
     @property
     def dest(self) -> str:
@@ -50,11 +56,37 @@ OPTIONS = (
     Option("--other-tenant-token", "bearer token of a second tenant; enables the cross-tenant checks", metavar="TOKEN"),
     Option(
         "--exception-factory",
-        "how to get exceptions in a wanted state: 'mock' (the mock's admin API at the base URL) or a shell "
+        "how to get exceptions in a wanted status: 'mock' (the mock's admin API at the base URL) or a shell "
         "command that gets the status as last argument and prints the new exception's id",
-        metavar="mock|COMMAND",
+        metavar="COMMAND",
     ),
     Option("--admin-token", "token of the mock's admin API (for --exception-factory mock)", metavar="TOKEN"),
+    Option(
+        "--spec",
+        "judge against this OpenAPI spec instead of the kit's (e.g. what `callback-kit spec --profile matcher` prints)",
+        type=Path,
+        metavar="PATH",
+    ),
+    Option(
+        "--include-checks",
+        "run only these checks: names of checks or of groups (schemathesis, idempotency, state_machine, startup)",
+        metavar="NAME[,NAME...]",
+    ),
+    Option("--exclude-checks", "leave these checks or groups out", metavar="NAME[,NAME...]"),
+    Option(
+        "--header",
+        "a header sent on every request, Schemathesis' included (a gateway's, say); repeatable; the variable "
+        "holds one header a line",
+        metavar="'NAME: VALUE'",
+        kind="repeat",
+        short="-H",
+    ),
+    Option(
+        "--accept-divergences",
+        "known divergences of Matcher 2.1 (numbers of section 6 of the reference) that do not fail the run",
+        metavar="all|N[,N...]",
+    ),
+    Option("--require-all", "exit 1 when a check could not be made (a partial run)", kind="flag"),
     Option("--seed", "seed of every generated case", type=int, default=DEFAULT_SEED, metavar="N"),
     Option(
         "--max-examples",
@@ -64,6 +96,7 @@ OPTIONS = (
         metavar="N",
     ),
     Option("--workers", "concurrent Schemathesis workers", type=int, default=1, metavar="N"),
+    Option("--timeout", "seconds to wait for each answer", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS"),
     Option("--junit", "write a JUnit XML report (one test case per check) to PATH", type=Path, metavar="PATH"),
     Option("--har", "write every HTTP exchange of the run as a HAR file to PATH", type=Path, metavar="PATH"),
 )
@@ -72,7 +105,7 @@ OPTIONS = (
 def environment_default(option: Option, environ: Mapping[str, str] | None = None) -> Any:
     """The option's default: its `CALLBACK_KIT_<DEST>` variable when set (kept as text), else the built-in one."""
     raw = (os.environ if environ is None else environ).get(option.env)
-    return option.default if raw is None else raw
+    return raw if raw else option.default
 
 
 @dataclass(frozen=True)
@@ -84,13 +117,18 @@ class Settings:
     other_tenant_token: str | None = field(default=None, repr=False)
     exception_factory: str | None = None
     admin_token: str | None = field(default=None, repr=False)
+    spec_path: Path = field(default_factory=default_spec_path)
+    include_checks: tuple[str, ...] = ()
+    exclude_checks: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    accept_divergences: frozenset[int] = frozenset()
+    require_all: bool = False
     seed: int = DEFAULT_SEED
     max_examples: int = DEFAULT_MAX_EXAMPLES
     workers: int = 1
+    timeout: float = DEFAULT_TIMEOUT
     junit: Path | None = None
     har: Path | None = None
-    spec_path: Path = field(default_factory=default_spec_path)
-    timeout: float = 10.0
 
     @property
     def factory_kind(self) -> FactoryKind | None:
@@ -101,12 +139,16 @@ class Settings:
     @property
     def secrets(self) -> dict[str, str]:
         """Secret value -> the variable a reproduction should read it from (never print the value)."""
-        named = {
+        named: dict[str | None, str | None] = {
             self.token: f"{ENV_PREFIX}TOKEN",
             self.other_tenant_token: f"{ENV_PREFIX}OTHER_TENANT_TOKEN",
             self.admin_token: f"{ENV_PREFIX}ADMIN_TOKEN",
         }
-        return {value: name for value, name in named.items() if value}
+        # A gateway's header value may be a key: shown as a variable too, unless too short to be a secret (a
+        # value such as "1" would otherwise be replaced everywhere in a reproduction).
+        for number, (_, value) in enumerate(self.headers, 1):
+            named.setdefault(value, f"{ENV_PREFIX}HEADER_{number}" if len(value) >= 8 else None)
+        return {value: name for value, name in named.items() if value and name}
 
     @classmethod
     def from_options(cls, values: Mapping[str, Any]) -> Settings:
@@ -129,11 +171,30 @@ class Settings:
                 raise ConfigurationError(
                     f"--{name.replace('_', '-')} must be between {low} and {high}, got {given[name]}"
                 )
-        return cls(**{**given, "base_url": base_url, "exception_factory": given["exception_factory"] or None})
+        if not 0 < given["timeout"] <= 3600:
+            raise ConfigurationError(f"--timeout must be between 0 and 3600 seconds, got {given['timeout']}")
+        spec = given["spec"] or default_spec_path()
+        if not Path(spec).is_file():
+            raise ConfigurationError(f"--spec {spec}: no such file (give an OpenAPI document, e.g. openapi.yaml)")
+        return cls(
+            **{name: given[name] for name in ("token", "other_tenant_token", "admin_token", "seed", "max_examples")},
+            base_url=base_url,
+            exception_factory=given["exception_factory"] or None,
+            spec_path=Path(spec),
+            include_checks=_names(given["include_checks"]),
+            exclude_checks=_names(given["exclude_checks"]),
+            headers=_headers(given["header"]),
+            accept_divergences=parse_accepted(given["accept_divergences"] or ""),
+            require_all=given["require_all"] in (True, "1", "true", "yes", "on"),
+            workers=given["workers"],
+            timeout=given["timeout"],
+            junit=given["junit"],
+            har=given["har"],
+        )
 
 
 def _convert(option: Option, value: Any) -> Any:
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return option.default
     if isinstance(value, str) and option.type is not str:
         try:
@@ -144,3 +205,21 @@ def _convert(option: Option, value: Any) -> Any:
                 f"{option.type.__name__}, got {value!r}"
             ) from None
     return value
+
+
+def _names(raw: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (raw or "").split(",") if name.strip())
+
+
+def _headers(raw: str | list[str] | None) -> tuple[tuple[str, str], ...]:
+    """'Name: value' items (a list from the command line, lines from the environment) as (name, value)."""
+    lines = raw.splitlines() if isinstance(raw, str) else list(raw or [])
+    headers = []
+    for line in filter(str.strip, lines):
+        match = _HEADER.fullmatch(line.strip())
+        if match is None:
+            raise ConfigurationError(f"--header {line!r} must be 'Name: value', e.g. 'X-Gateway-Key: abc123'")
+        if match.group(1).lower() in _RESERVED:
+            raise ConfigurationError(f"--header cannot set {match.group(1)}: the suite sets it (use --token)")
+        headers.append((match.group(1), match.group(2)))
+    return tuple(headers)

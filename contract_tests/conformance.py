@@ -1,4 +1,4 @@
-"""Schemathesis over the spec: every built-in check and phase, run by its engine, judged check by check.
+"""Schemathesis over the spec: every built-in check and phase, run by its engine, one row per Schemathesis check.
 
 Three adjustments make generated cases meaningful against a stateful, idempotent endpoint:
 * real exception ids (from the factory, else random UUIDs) as the path example and a path dictionary, so
@@ -7,7 +7,7 @@ Three adjustments make generated cases meaningful against a stateful, idempotent
   same key, as the spec requires), so that unrelated cases never replay each other's responses;
 * a run where every request sent with the token got 401/403 fails (`authentication_accepted`), as
   Schemathesis' `[warnings] fail-on` would.
-The key hook is registered globally only while the engine runs, and only touches this run's cases.
+Every failing case is kept (the suite groups them by cause); the run's `--header`s go on every request.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import contextlib
 import copy
 import time
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any
 
 import schemathesis
@@ -27,16 +28,19 @@ from schemathesis.engine import events, from_schema
 from schemathesis.engine.recorder import Interaction, ScenarioRecorder
 
 from callback_kit.contract import callback_operation
-from callback_kit.contract_tests.client import Exchange, new_key
-from callback_kit.contract_tests.divergences import Divergence, explain
+from callback_kit.contract.checks import Violation, describe
+from callback_kit.contract.exchange import Exchange
+from callback_kit.contract_tests.client import new_key
 from callback_kit.contract_tests.environment import Environment
-from callback_kit.contract_tests.failures import ContractViolation
+from callback_kit.contract_tests.failures import Interrupted
 from callback_kit.contract_tests.model import Status
-from callback_kit.contract_tests.report import SEPARATOR, CheckResult, Finding, Verdict
+from callback_kit.contract_tests.registry import Context, check
+from callback_kit.contract_tests.results import CheckResult, Finding
+from callback_kit.contract_tests.results import Status as Outcome
 
 GROUP = "schemathesis"
+OWN = "authentication_accepted"
 POOL: tuple[Status, ...] = ("OPEN", "OPEN", "OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED")
-FINDINGS_PER_CHECK = 3
 EXPECTATIONS = {
     "not_a_server_error": "no 5xx answer",
     "status_code_conformance": "a status code the spec documents for the operation",
@@ -49,33 +53,48 @@ EXPECTATIONS = {
     "unsupported_method": "405 with an Allow header for a method the spec does not document",
     "ignored_auth": "401 for a request without valid credentials",
 }
-Progress = Callable[[str], None]
 
 
-def run_conformance(environment: Environment, progress: Progress) -> tuple[list[CheckResult], list[str]]:
-    """Run every phase; one `CheckResult` per Schemathesis check, plus the phase summary lines."""
+@cache
+def schemathesis_checks() -> tuple[str, ...]:
+    """The names of Schemathesis' built-in checks (each a row of the report), and the suite's own."""
+    import schemathesis.specs.openapi.checks  # noqa: F401 - registers the OpenAPI checks
+    from schemathesis.checks import CHECKS
+
+    return (*sorted(c.__name__ for c in CHECKS.get_all()), OWN)
+
+
+@check(GROUP, rows=schemathesis_checks)
+def conformance(ctx: Context) -> None:
+    """Every Schemathesis check holds for every generated case (one row per check)."""
+    environment = ctx.environment
+    wanted = [name for name in schemathesis_checks() if ctx.wants_row(name)]
     ids = _exception_ids(environment)
     schema = schemathesis.openapi.from_dict(
-        _spec_with_example(environment.spec, ids[0]), config=_config(environment, ids)
+        _spec_with_example(environment.spec, ids[0]), config=_config(environment, ids, wanted)
     )
     tally = _Tally(environment)
-    notes: list[str] = []
     started: dict[str, float] = {}
     with _fresh_keys(schema, environment):
-        for event in from_schema(schema).execute():
+        stream = from_schema(schema).execute()
+        for event in stream:
+            if environment.stop.is_set():
+                stream.stop()
             if isinstance(event, events.PhaseStarted):
                 started[event.phase.name.value] = time.monotonic()
             elif isinstance(event, events.ScenarioFinished):
                 tally.scenario(event.phase.value, event.recorder)
             elif isinstance(event, events.PhaseFinished):
-                notes.extend(_phase_line(event, tally, started, progress))
+                _phase_line(event, tally, started, ctx)
             elif isinstance(event, events.NonFatalError | events.FatalError):
                 tally.errors.append(_engine_error(event))
+    if environment.stop.is_set():
+        raise Interrupted
+    ctx.rows.extend(tally.rows([name for name in wanted if name != OWN], with_own=OWN in wanted))
     statuses = ", ".join(f"{status}×{count}" for status, count in sorted(tally.statuses.items()))
-    notes.append(f"{GROUP} answers: {statuses or 'none'}")
+    ctx.note(f"{GROUP} answers: {statuses or 'none'}")
     if not any(200 <= status < 300 for status in tally.statuses):
-        notes.append(f"{GROUP}: no generated request reached 2xx (no exception factory, or unknown ids)")
-    return tally.rows(), notes
+        ctx.note(f"{GROUP}: no generated request reached 2xx (no exception factory, or unknown ids)")
 
 
 def _exception_ids(environment: Environment) -> list[str]:
@@ -95,9 +114,12 @@ def _spec_with_example(spec: dict[str, Any], exception_id: str) -> dict[str, Any
     return copied
 
 
-def _config(environment: Environment, ids: list[str]) -> SchemathesisConfig:
+def _config(environment: Environment, ids: list[str], wanted: Sequence[str]) -> SchemathesisConfig:
     settings = environment.settings
-    scheme = next(iter(environment.spec["components"]["securitySchemes"]))
+    schemes = list(environment.spec.get("components", {}).get("securitySchemes", {}))
+    checks: dict[str, Any] = {"enabled": True}
+    if set(schemathesis_checks()) - set(wanted):
+        checks = {"enabled": False, **{name: {"enabled": True} for name in wanted if name != OWN}}
     return SchemathesisConfig.from_dict(
         {
             "seed": settings.seed,
@@ -105,11 +127,12 @@ def _config(environment: Environment, ids: list[str]) -> SchemathesisConfig:
             "continue-on-failure": True,
             "base-url": settings.base_url,
             "request-timeout": settings.timeout,
+            "headers": dict(settings.headers),
             "cache": {"enabled": False},
             "output": {"sanitization": {"enabled": False}},
-            "auth": {"openapi": {scheme: {"bearer": settings.token}}},
+            "auth": {"openapi": {schemes[0]: {"bearer": settings.token}}} if schemes else {},
             "generation": {"mode": "all", "max-examples": settings.max_examples, "database": "none"},
-            "checks": {"enabled": True},
+            "checks": checks,
             "phases": {
                 "examples": {"enabled": True, "fill-missing": True},
                 "coverage": {"enabled": True},
@@ -144,15 +167,13 @@ def _fresh_keys(schema: Any, environment: Environment) -> Iterator[None]:
 
 
 class _Tally:
-    """Cases and findings per check, and every exchange into the run's recorder."""
+    """Cases and failing cases per check, and every exchange into the run's recorder."""
 
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.cases: Counter[str] = Counter()
-        # Per check: one finding per (known divergences, failure); the failing cases per known divergences.
-        self.findings: dict[str, dict[tuple[tuple[Divergence, ...], str, str], Finding]] = {}
-        self.explained: defaultdict[str, Counter[tuple[Divergence, ...]]] = defaultdict(Counter)
-        self.seconds = time.monotonic()
+        self.findings: dict[str, list[Finding]] = {}
+        self.started = time.monotonic()
         self.phase_cases: Counter[str] = Counter()
         self.authenticated: Counter[int] = Counter()
         self.statuses: Counter[int] = Counter()
@@ -164,7 +185,7 @@ class _Tally:
         for case_id, interaction in recorder.interactions.items():
             if interaction.response is None:
                 continue
-            exchange = _exchange(interaction, f"{GROUP}/{phase}", self.environment.settings.secrets)
+            exchange = _exchange(interaction, f"{GROUP}/{phase}")
             exchanges[case_id] = exchange
             self.environment.recorder.add(exchange)
             self.phase_cases[phase] += 1
@@ -174,79 +195,56 @@ class _Tally:
         for case_id, nodes in recorder.checks.items():
             for node in nodes:
                 self.cases[node.name] += 1
-                if node.failure_info is None:
-                    continue
-                failure = node.failure_info.failure
-                failing = exchanges.get(failure.case_id or case_id)
-                # Every failing case is attributed on its own, so that a new bug never hides among known ones.
-                known = explain(node.name, failing, self.environment.spec, self.environment.contract) if failing else ()
-                self.explained[node.name][known] += 1
-                found = self.findings.setdefault(node.name, {})
-                signature = (known, failure.title, failure.message.splitlines()[0] if failure.message else "")
-                new_reason = all(seen != known for seen, *_ in found)
-                if signature not in found and (new_reason or len(found) < FINDINGS_PER_CHECK):
-                    found[signature] = _finding(node.name, failure, failing, self.environment, known)
+                if node.failure_info is not None:
+                    failing = exchanges.get(node.failure_info.failure.case_id or case_id)
+                    violation = _violation(node.name, node.failure_info.failure, failing, self.environment)
+                    self.findings.setdefault(node.name, []).append(Finding(f"{GROUP}/{node.name}", violation))
 
-    def rows(self) -> list[CheckResult]:
+    def rows(self, names: Sequence[str], *, with_own: bool) -> list[CheckResult]:
         # The checks judge the same cases together: share the run's time out between them.
-        seconds = (time.monotonic() - self.seconds) / (len(self.cases) + 1)
+        seconds = (time.monotonic() - self.started) / (len(names) + 1)
         rows = []
-        for name in sorted(self.cases):
-            # A failure no known divergence explains comes first: the row's note shows its title.
-            findings = sorted(self.findings.get(name, {}).values(), key=lambda finding: finding.divergence is not None)
-            verdict: Verdict = "failed" if findings else "passed"
-            unexplained = self.explained[name][()]
-            note = f"{unexplained} failing case(s) match no known divergence" if unexplained else ""
-            rows.append(CheckResult(GROUP, name, verdict, self.cases[name], note, seconds, findings))
-        rows.append(self._authentication(seconds))
+        for name in names:
+            findings = self.findings.get(name, [])
+            status: Outcome = "failed" if findings else "passed"
+            rows.append(CheckResult(GROUP, name, status, self.cases[name], "", seconds, findings))
+        if with_own:
+            rows.append(self._authentication(seconds))
         if self.errors:
+            text = "\n".join(self.errors)
             rows.append(
-                CheckResult(
-                    GROUP,
-                    "engine",
-                    "error",
-                    note="Schemathesis could not run every phase",
-                    findings=[Finding("Schemathesis engine error", "\n".join(self.errors))],
-                )
+                CheckResult(GROUP, "engine", "error", note="Schemathesis could not run every phase", error=text)
             )
         return rows
 
     def _authentication(self, seconds: float) -> CheckResult:
         total = sum(self.authenticated.values())
         refused = self.authenticated[401] + self.authenticated[403]
-        if total and refused == total:
-            finding = Finding(
-                "Every request sent with --token got 401/403",
-                ContractViolation(
-                    "Every request sent with --token got 401/403",
-                    expected="a token that may process callbacks is accepted",
-                    received=f"{dict(self.authenticated)} (status: count)",
-                ).render(),
-            )
-            return CheckResult(GROUP, "authentication_accepted", "failed", total, seconds=seconds, findings=[finding])
-        return CheckResult(GROUP, "authentication_accepted", "passed", total, seconds=seconds)
+        if not (total and refused == total):
+            return CheckResult(GROUP, OWN, "passed", total, seconds=seconds)
+        violation = Violation(
+            check=OWN,
+            title="Every request sent with --token got 401/403",
+            expected="a token that may process callbacks is accepted",
+            received=f"{dict(self.authenticated)} (status: count)",
+        )
+        return CheckResult(
+            GROUP, OWN, "failed", total, seconds=seconds, findings=[Finding(f"{GROUP}/{OWN}", violation)]
+        )
 
 
-def _finding(
-    check: str, failure: Any, exchange: Exchange | None, environment: Environment, known: tuple[Divergence, ...]
-) -> Finding:
-    contract = environment.contract
-    title = f"{failure.title} [{failure.code}]"
-    notes = [failure.message] if failure.message else []
-    if len(known) > 1:
-        notes.insert(0, f"This is {' together with '.join(map(str, known))}.")
-    text = ContractViolation(
-        title,
+def _violation(check: str, failure: Any, exchange: Exchange | None, environment: Environment) -> Violation:
+    return Violation(
+        check=check,
+        title=f"{failure.title} [{failure.code}]",
         expected=EXPECTATIONS.get(check, f"the `{check}` check holds"),
-        received=exchange.describe(contract.replay_header) if exchange is not None else "(no response)",
+        received=describe(exchange, environment.contract) if exchange is not None else "(no response)",
         exchange=exchange,
-        divergence=known[0] if len(known) == 1 else None,
-        note="\n\n".join(notes) or None,
-    ).render()
-    return Finding(title, text, SEPARATOR.join(map(str, known)) or None)
+        note=failure.message.strip() or None,
+    )
 
 
-def _exchange(interaction: Interaction, label: str, secrets: dict[str, str]) -> Exchange:
+def _exchange(interaction: Interaction, label: str) -> Exchange:
     request, response = interaction.request, interaction.response
     assert response is not None
     return Exchange(
@@ -262,25 +260,21 @@ def _exchange(interaction: Interaction, label: str, secrets: dict[str, str]) -> 
         started=interaction.timestamp - response.elapsed,
         elapsed=response.elapsed,
         http_version=f"HTTP/{response.http_version}",
-        secrets=secrets,
     )
 
 
-def _phase_line(event: Any, tally: _Tally, started: dict[str, float], progress: Progress) -> list[str]:
-    """Show a finished phase; a skipped one also goes into the summary (it explains a gap)."""
+def _phase_line(event: Any, tally: _Tally, started: dict[str, float], ctx: Context) -> None:
+    """Show a finished phase once; a skipped one says why (a gap in what was tried)."""
     phase = event.phase
     name = phase.name.value
     if phase.skip_reason is not None:
         reason = phase.skip_reason.value.replace("_", " ")
         if name == "stateful" and reason == "not applicable":
             reason = "not applicable: one operation, no links"
-        line = f"{GROUP} {name}: skipped ({reason})"
-        progress(line)
-        return [line]
-    if name in ("examples", "coverage", "fuzzing"):
+        ctx.progress(f"{GROUP} {name}: skipped ({reason})")
+    elif name in ("examples", "coverage", "fuzzing", "stateful"):
         seconds = time.monotonic() - started.get(name, time.monotonic())
-        progress(f"{GROUP} {name}: {tally.phase_cases[name]} requests, {event.status.value} ({seconds:.1f} s)")
-    return []
+        ctx.progress(f"{GROUP} {name}: {tally.phase_cases[name]} requests, {event.status.value} ({seconds:.1f} s)")
 
 
 def _engine_error(event: Any) -> str:

@@ -1,18 +1,16 @@
-"""What can go wrong in a contract run.
+"""What can go wrong in a contract run, and how a check stops early.
 
 ContractKitError                        every error of this package
-├── ConfigurationError(ValueError)      bad options, unreachable server, rejected token: exit 2
+├── ConfigurationError(ValueError)      bad options, unreachable server, refused token, unwritable report: exit 2
 │   └── FactoryError                    the exception factory did not provide an exception
-└── ContractViolation(AssertionError)   a check found the contract broken: exit 1
+└── CheckFailed(AssertionError)         a named check found the contract broken (its `Violation`): exit 1
+SkipCheck                               the check cannot be made here; its reason goes into the summary
+Interrupted(BaseException)              SIGINT or SIGTERM: every check stops at its next request
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from callback_kit.contract_tests.client import Exchange
-    from callback_kit.contract_tests.divergences import Divergence
+from callback_kit.contract.checks import Violation
 
 
 class ContractKitError(Exception):
@@ -27,36 +25,17 @@ class FactoryError(ConfigurationError):
     """The exception factory failed; the message carries what it printed."""
 
 
-class ContractViolation(ContractKitError, AssertionError):
-    """A check failed: a title, what the contract expects, what the server did, and how to reproduce it."""
+class CheckFailed(ContractKitError, AssertionError):
+    """A check found a clause broken; carries the `Violation`."""
 
-    def __init__(
-        self,
-        title: str,
-        *,
-        expected: str,
-        received: str,
-        exchange: Exchange | None = None,
-        divergence: Divergence | None = None,
-        note: str | None = None,
-    ) -> None:
-        self.title = title
-        self.expected = expected
-        self.received = received
-        self.exchange = exchange
-        self.divergence = divergence
-        self.note = note
-        super().__init__(self.render())
+    def __init__(self, violation: Violation) -> None:
+        self.violation = violation
+        super().__init__(violation.title)
 
-    def render(self) -> str:
-        lines = [self.title, "", f"Expected: {self.expected}", f"Received: {self.received}"]
-        if self.divergence is not None:
-            lines += ["", f"This is {self.divergence}."]
-        if self.note:
-            lines += ["", self.note]
-        if self.exchange is not None:
-            lines += ["", "Reproduce with:", "", *(f"    {line}" for line in self.exchange.curl().splitlines())]
-        return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.render()
+class SkipCheck(Exception):
+    """The check cannot be made against this server or with these options; the message says why."""
+
+
+class Interrupted(BaseException):
+    """The run was interrupted: not an `Exception`, so that no library treats it as a test failure."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from callback_kit.contract import IdempotencyContract
+from callback_kit.contract.checks import ACCEPTED, FORBIDDEN_TRANSITION, NOT_FOUND, Expected
 
 Status = Literal["OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED"]
 STATUSES: tuple[Status, ...] = ("OPEN", "ASSIGNED", "PENDING_RESOLUTION", "RESOLVED")
@@ -24,9 +25,7 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     "PENDING_RESOLUTION": frozenset({"RESOLVED"}),
     "RESOLVED": frozenset(),
 }
-FORBIDDEN_TRANSITION = "MTCH-0507"
-NOT_FOUND = "MTCH-0501"
-ACCEPTED: dict[str, str] = {"status": "accepted"}
+__all__ = ["ACCEPTED", "STATUSES", "Expected", "Model", "Status", "fingerprint", "request_body", "transition"]
 
 
 def request_body(status: Status, *, issue: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -53,24 +52,6 @@ def transition(current: Status, target: Status) -> tuple[int, str | None]:
 def fingerprint(body: Any) -> str:
     """A body's identity: key order and white space do not make a different request."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Expected:
-    """What the server must answer: status, whether it is a replay, and the error code or the exact body."""
-
-    status: int
-    replayed: bool
-    code: str | None = None
-    body: bytes | None = None
-
-    def describe(self) -> str:
-        parts = [str(self.status), "a replay" if self.replayed else "not a replay"]
-        if self.code:
-            parts.append(f"code {self.code}")
-        if self.body is not None:
-            parts.append(f"body {self.body.decode('utf-8', 'replace')}")
-        return ", ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,9 @@ def mock(spec_path: Path | None = None, store: Any = None) -> ASGIApp:
     return app
 
 
-def no_replay_header(_: Path) -> ASGIApp:
+def no_replay_header(_: Path, app: ASGIApp | None = None) -> ASGIApp:
     """Never sends `X-Idempotency-Replayed`, neither 'false' nor 'true'."""
-    app = mock()
+    app = app or mock()
 
     async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
         async def strip(message: Message) -> None:
@@ -62,9 +62,9 @@ def no_replay_header(_: Path) -> ASGIApp:
     return flawed
 
 
-def replay_with_other_body(_: Path) -> ASGIApp:
+def replay_with_other_body(_: Path, app: ASGIApp | None = None) -> ASGIApp:
     """A replay re-serialises the stored JSON body: the same data, other bytes."""
-    app = mock()
+    app = app or mock()
 
     async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
         start: dict[str, Any] = {}
@@ -130,9 +130,9 @@ def no_auth(_: Path) -> ASGIApp:
     return flawed
 
 
-def server_error_on_bad_date(_: Path) -> ASGIApp:
+def server_error_on_bad_date(_: Path, app: ASGIApp | None = None) -> ASGIApp:
     """A `dueAt` or `updatedAt` that is not RFC 3339 crashes the handler: 500."""
-    app = mock()
+    app = app or mock()
     crash = json.dumps(
         {"code": "MTCH-0002", "title": "Internal Server Error", "message": "an unexpected error occurred"}
     ).encode()
@@ -184,9 +184,9 @@ def key_not_scoped_by_exception(tmp: Path) -> ASGIApp:
     return _with_idempotency(tmp, scope=["tenant", "principal", "method"])
 
 
-def stores_failed_responses(_: Path) -> ASGIApp:
+def stores_failed_responses(_: Path, app: ASGIApp | None = None) -> ASGIApp:
     """A key store in front of the mock that keeps every answer below 500, 4xx included, and replays it."""
-    app = mock()
+    app = app or mock()
     stored: dict[tuple[bytes | None, str, bytes], tuple[int, bytes, bytes]] = {}
 
     async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
@@ -228,9 +228,15 @@ def stores_failed_responses(_: Path) -> ASGIApp:
     return flawed
 
 
-def matcher_parity() -> ASGIApp:
-    """The mock's parity profile: Matcher 2.1 as it runs, with the known divergences of the reference."""
-    settings = Settings(store_url="memory://", profile="matcher", auth=True, rate_limit_per_minute=0)
+def matcher_parity(*, as_served: bool = False) -> ASGIApp:
+    """The mock's parity profile: Matcher 2.1 as it runs, with the known divergences of the reference.
+
+    By default with auth on and no rate limit (so that tenants and checks can be told apart); `as_served`
+    gives `callback-kit serve --profile matcher`'s defaults (auth off, 60 callbacks a minute).
+    """
+    settings = Settings(store_url="memory://", profile="matcher")
+    if not as_served:
+        settings = dataclasses.replace(settings, auth=True, rate_limit_per_minute=0)
     app: ASGIApp = create_app(settings, store=MemoryStore())
     return app
 

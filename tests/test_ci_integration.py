@@ -1,5 +1,6 @@
 """CI integration: the GitHub Action, its example workflows and the GitLab template are valid and do what they
-say, and the contract suite runs as a pytest plugin of a freshly installed kit.
+say; a freshly installed kit works beside popular neighbours, and runs the contract suite as a pytest plugin on
+request.
 
 First the static checks (check-jsonschema with the schemas bundled in the package, network closed; actionlint),
 then runs against live mocks (the action's steps under a small stand-in for the runner, the GitLab jobs' scripts),
@@ -24,6 +25,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -363,6 +365,19 @@ JUDGED = [
         id="kept",
     ),
     pytest.param(("--profile", "matcher", "--rate-limit", "0"), {}, "1", "broken", id="broken"),
+    pytest.param(
+        ("--profile", "matcher", "--rate-limit", "0"),
+        {
+            "other-tenant-token": OTHER_TOKEN,
+            "exception-factory": "mock",
+            "admin-token": ADMIN_TOKEN,
+            "seed": "7",
+            "accept-divergences": "all",
+        },
+        "0",
+        "kept",
+        id="known-divergences-accepted",
+    ),
     pytest.param(None, {}, "2", "not judged", id="not-judged"),
 ]
 
@@ -413,7 +428,8 @@ def test_action_reports_then_fails_with_the_verdict(
         assert "seed 7, max-examples 5" in banner
         assert "exception factory: mock; other tenant: yes" in banner
         assert rows
-        assert all("PASS" in row or "SKIP" in row for row in rows), result.summary
+        assert all(any(word in row for word in ("PASS", "SKIP", "KNOWN")) for row in rows), result.summary
+        assert any("KNOWN" in row for row in rows) == bool(inputs.get("accept-divergences")), result.summary
         assert len(rows) == written["junit.xml"].count("<testcase ")
     elif code == "1":
         # Empty inputs are not given at all: the kit's default seed, no second tenant.
@@ -550,19 +566,22 @@ def test_gitlab_mock_job_serves_the_projects_tests_and_stops(expected: int, pass
     assert [case.get("name") for case in junit.iter("testcase")] == ["test_resolve_an_exception_through_the_mock"]
 
 
-# The suite as a pytest plugin of a freshly installed kit (slow) --------------------------------------------------
+# The kit in a fresh environment beside popular neighbours; the suite's pytest plugin on request (slow) -------------
 
 
 # What of this environment's site-packages the fresh one must not see: the kit itself and its editable hook.
 OWN = ("callback_contract_kit", "__editable__", "callback_kit", "__pycache__")
+# Neighbours from PyPI that collided with the kit: a top-level `fixtures` package, and a plugin with `--base-url`.
+NEIGHBOURS = ("fixtures", "pytest-base-url")
 
 
 @pytest.fixture(scope="module")
 def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Python of a new virtual environment with the kit installed from a wheel built from this checkout.
+    """The Python of a new virtual environment with the kit installed from a wheel built from this checkout, and
+    the PyPI packages `fixtures` and `pytest-base-url` beside it.
 
-    Its dependencies are this environment's, offered through a folder of links (the kit's own editable install
-    left out) and checked by pip's resolver with `--no-index`: no download, a few seconds instead of a minute.
+    The kit's dependencies are this environment's, offered through a folder of links (the kit's own editable
+    install left out) and checked by pip's resolver with `--no-index`: no download; the neighbours come from PyPI.
     """
     tmp = tmp_path_factory.mktemp("fresh")
     wheels = tmp / "wheels"
@@ -585,14 +604,18 @@ def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not entry.name.startswith(OWN) and entry.suffix != ".pth":
             (deps / entry.name).symlink_to(entry)
     Path(purelib.stdout.strip(), "dependencies.pth").write_text(f"{deps}\n")
-    install = run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", "--quiet", str(wheel)],
-        tmp,
-        clean_env(**NO_NETWORK),
-        timeout=300,
-    )
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--disable-pip-version-check"]
+    install = run([*pip, "--no-index", str(wheel)], tmp, clean_env(**NO_NETWORK), timeout=300)
     assert install.returncode == 0, shown(install)
+    neighbours = run([*pip, *NEIGHBOURS], tmp, clean_env(), timeout=300)
+    assert neighbours.returncode == 0, shown(neighbours)
     return python
+
+
+def fresh_run(program: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A program of the fresh environment, run in a folder of its own so that nothing of this checkout is importable."""
+    cwd.mkdir(exist_ok=True)
+    return run([str(program), *args], cwd, clean_env(), timeout=300)
 
 
 def _offline_build() -> list[str]:
@@ -607,15 +630,49 @@ def _offline_build() -> list[str]:
         return []
 
 
-def fresh_run(program: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A program of the fresh environment, run in a folder of its own so that nothing of this checkout is importable."""
-    cwd.mkdir(exist_ok=True)
-    return run([str(program), *args], cwd, clean_env(), timeout=300)
+@contextlib.contextmanager
+def fresh_mock(python: Path, tmp: Path) -> Iterator[str]:
+    """`callback-kit serve` of the fresh environment on a free port, stopped by its PID."""
+    port = free_port()
+    log = tmp / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(python.parent / "callback-kit"), "serve", "--store", "memory://", "--port", str(port)],
+            cwd=tmp, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(f"{url}/openapi.json"):
+            assert process.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.1)  # readiness poll
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+BASE_URL_PROJECT = """
+def test_uses_pytest_base_url(base_url):
+    assert base_url == "https://shop.example"
+"""
 
 
 @pytest.mark.slow
-def test_installed_kit_is_imported_from_the_fresh_environment(fresh_python: Path, tmp_path: Path) -> None:
-    """The kit in the fresh environment is the wheel's, registered under the `pytest11` entry point group."""
+def test_the_kit_registers_no_pytest_plugin(fresh_python: Path, tmp_path: Path) -> None:
+    """The fresh environment holds the wheel's kit, and no `pytest11` entry point of it."""
     code = (
         "import importlib.metadata as m, callback_kit.contract_tests;"
         "print(callback_kit.contract_tests.__file__);"
@@ -625,7 +682,8 @@ def test_installed_kit_is_imported_from_the_fresh_environment(fresh_python: Path
     assert result.returncode == 0, shown(result)
     where, plugins = result.stdout.splitlines()
     assert where.startswith(str(fresh_python.parent.parent))
-    assert "'callback_kit.contract_tests.plugin'" in plugins
+    assert "callback_kit" not in plugins
+    assert "pytest_base_url" in plugins
 
 
 @pytest.mark.slow
@@ -641,15 +699,41 @@ def test_installed_kit_has_every_subcommand(fresh_python: Path, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_plugin_options_are_listed_by_pytest_help(fresh_python: Path, tmp_path: Path) -> None:
-    """`pytest --help` of a project that merely installed the kit documents every option of the suite."""
+def test_the_kit_works_beside_fixtures_and_pytest_base_url(fresh_python: Path, tmp_path: Path) -> None:
+    """In one environment with `fixtures` and `pytest-base-url`: lint, serve, contract and another project's pytest."""
+    kit = fresh_python.parent / "callback-kit"
+    lint = fresh_run(kit, tmp_path / "lint", "lint")
+    assert lint.returncode == 0, shown(lint)
+    with fresh_mock(fresh_python, tmp_path) as url:
+        options = ("--base-url", url, "--token", TOKEN, "--max-examples", "5")
+        judged = fresh_run(kit, tmp_path / "contract", "contract", *options)
+    assert judged.returncode == 0, shown(judged)
+    assert judged.stdout.strip().splitlines()[-1].startswith("verdict: partial"), shown(judged)
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_shop.py").write_text(BASE_URL_PROJECT)
+    own = fresh_run(
+        fresh_python, project, "-m", "pytest", "-p", "no:cacheprovider", "--base-url", "https://shop.example"
+    )
+    assert own.returncode == 0, shown(own)
+    assert "1 passed" in own.stdout
+    assert "callback" not in own.stdout + own.stderr
+    usage = fresh_run(fresh_python, project, "-m", "pytest", "--help")
+    assert "--base-url=" in " ".join(usage.stdout.split())
+    assert "--callback-kit" not in usage.stdout
+
+
+@pytest.mark.slow
+def test_plugin_options_are_prefixed_and_listed_on_request(fresh_python: Path, tmp_path: Path) -> None:
+    """With `-p callback_kit.contract_tests.plugin`, `pytest --help` lists each option as `--callback-kit-...`."""
     from callback_kit.contract_tests.config import OPTIONS
 
-    result = fresh_run(fresh_python, tmp_path / "cwd", "-m", "pytest", "--help")
+    plugin = ("-p", "callback_kit.contract_tests.plugin")
+    result = fresh_run(fresh_python, tmp_path / "cwd", "-m", "pytest", *plugin, "--help")
     assert result.returncode == 0, shown(result)
     text = " ".join(result.stdout.split())
     for option in OPTIONS:
-        assert f"{option.flag}=" in text, option.flag
+        assert f"--callback-kit-{option.flag[2:]}" in text, option.flag
         assert f"[env {option.env}]" in text, option.env
 
 
@@ -661,51 +745,23 @@ def live_mock(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_plugin_runs_the_suite_beside_a_projects_own_tests(fresh_python: Path, live_mock: str, tmp_path: Path) -> None:
-    """`pytest --pyargs callback_kit.contract_tests tests/ --base-url ...` runs the suite beside the project's tests."""
+    """`pytest -p callback_kit.contract_tests.plugin tests/ --callback-kit-base-url ...` runs both, beside
+    pytest-base-url's own `--base-url`."""
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
-    (project / "tests" / "test_own.py").write_text("def test_own_behaviour():\n    assert True\n")
+    (project / "tests" / "test_shop.py").write_text(BASE_URL_PROJECT)
     result = fresh_run(
-        fresh_python,
-        project,
-        "-m",
-        "pytest",
-        "--pyargs",
-        "callback_kit.contract_tests",
-        "tests/",
-        "-p",
-        "no:cacheprovider",
-        "--base-url",
-        live_mock,
-        "--token",
-        TOKEN,
-        "--other-tenant-token",
-        OTHER_TOKEN,
-        "--exception-factory",
-        "mock",
-        "--admin-token",
-        ADMIN_TOKEN,
-        "--max-examples",
-        "5",
-        "--junit",
-        "reports/callback-contract.xml",
-        "--junit-xml",
-        "reports/all.xml",
-    )
+        fresh_python, project, "-m", "pytest", "-p", "callback_kit.contract_tests.plugin", "tests/",
+        "-p", "no:cacheprovider",
+        "--base-url", "https://shop.example",
+        "--callback-kit-base-url", live_mock, "--callback-kit-token", TOKEN,
+        "--callback-kit-other-tenant-token", OTHER_TOKEN, "--callback-kit-exception-factory", "mock",
+        "--callback-kit-admin-token", ADMIN_TOKEN, "--callback-kit-max-examples", "5",
+        "--callback-kit-junit", "reports/callback-contract.xml", "--junit-xml", "reports/all.xml",
+    )  # fmt: skip
     assert result.returncode == 0, shown(result)
-    assert "verdict: the implementation keeps the contract" in result.stdout
+    assert "verdict: passed: the implementation keeps the contract" in result.stdout
     names = [case.get("name") for case in ET.parse(project / "reports" / "all.xml").getroot().iter("testcase")]
-    assert "test_own_behaviour" in names
-    assert len(names) > 1
+    assert "test_uses_pytest_base_url" in names
+    assert "idempotency/replay_returns_stored_response" in names
     assert (project / "reports" / "callback-contract.xml").is_file()
-
-
-@pytest.mark.slow
-def test_contract_command_runs_beside_the_entry_point(fresh_python: Path, live_mock: str, tmp_path: Path) -> None:
-    """`callback-kit contract` registers the plugin itself; the installed entry point must not register it twice."""
-    kit = fresh_python.parent / "callback-kit"
-    result = fresh_run(
-        kit, tmp_path / "cwd", "contract", "--base-url", live_mock, "--token", TOKEN, "--max-examples", "5"
-    )
-    assert result.returncode == 0, shown(result)
-    assert "verdict: the implementation keeps the contract" in result.stdout

@@ -1,7 +1,8 @@
-"""Attribution of failures to the known divergences (`contract_tests/divergences.py`), on hand-built exchanges.
+"""Attribution of failures to the known divergences (`contract_tests/divergences/`), on hand-built exchanges.
 
 Each test is one request and one answer: the divergence that explains it, or none. "None" matters as much as
-a name: an answer Matcher 2.1 could not give to that request must never hide behind a known divergence.
+a name: an answer Matcher 2.1 could not give to that request must never hide behind a known divergence. The
+readers are pure: what no exchange shows (does the server check tokens?) comes in as `Facts`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from typing import Any
 import pytest
 
 from callback_kit.contract import idempotency_contract, load_spec
-from callback_kit.contract_tests import divergences as known
-from callback_kit.contract_tests.client import Exchange
-from callback_kit.contract_tests.divergences import Divergence, classify, explain
+from callback_kit.contract.checks import Violation
+from callback_kit.contract.exchange import Exchange
+from callback_kit.contract_tests.divergences import Divergence, Facts, catalogue, known
+from callback_kit.contract_tests.divergences import classify as classify_violation
+from callback_kit.contract_tests.divergences import explain as explain_case
+from callback_kit.contract_tests.divergences.reading import KEY_REQUIRED_MESSAGE
 
 SPEC = load_spec()
 CONTRACT = idempotency_contract(SPEC)
 TOKEN, OTHER_TOKEN = "acme-integration-token", "globex-integration-token"
-SECRETS = {TOKEN: "CALLBACK_KIT_TOKEN", OTHER_TOKEN: "CALLBACK_KIT_OTHER_TENANT_TOKEN"}
+AUTH_OFF = Facts(auth_enforced=False, tokens=frozenset({TOKEN, OTHER_TOKEN}), other_tenant_token=OTHER_TOKEN)
+AUTH_ON = Facts(auth_enforced=True, tokens=frozenset({TOKEN, OTHER_TOKEN}), other_tenant_token=OTHER_TOKEN)
 EXCEPTION = "4f0c6a52-8a1e-4c7e-9a49-5b8f6f3f0a01"
 ACCEPTED = {"status": "accepted"}
 SERVER_ERROR = {"code": "MTCH-0002", "title": "Internal Server Error", "message": "an unexpected error occurred"}
@@ -69,7 +74,6 @@ def exchange(
         body=reply if isinstance(reply, bytes) else json.dumps(reply).encode(),
         started=0.0,
         elapsed=0.0,
-        secrets=SECRETS,
     )
 
 
@@ -77,40 +81,59 @@ def numbers(found: tuple[Divergence, ...]) -> list[int]:
     return [divergence.number for divergence in found]
 
 
+def classify(
+    answer: Exchange,
+    contract: object = None,
+    *,
+    expected_status: int | None = None,
+    expected_replay: bool | None = None,
+    original: Exchange | None = None,
+    facts: Facts = AUTH_OFF,
+) -> Divergence | None:
+    """The one divergence a violation of the suite's checks is labelled with (None: a failure of its own)."""
+    violation = Violation("check", "title", "expected", "received", answer, expected_status, expected_replay, original)
+    found = classify_violation(violation, CONTRACT, facts)
+    return found[0] if found else None
+
+
+def explain(
+    check: str, answer: Exchange, spec: object = None, contract: object = None, *, facts: Facts = AUTH_OFF
+) -> tuple[Divergence, ...]:
+    return explain_case(check, answer, SPEC, CONTRACT, facts)
+
+
 # classify: the suite's own checks
 
 
 def test_missing_key_is_divergence_1() -> None:
     """A keyless callback answered 400 'X-Idempotency-Key header is required' is #1."""
-    answer = exchange(400, bad_request(known.KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None})
-    assert classify(answer, CONTRACT, expected_status=200) == known.KEY_REQUIRED
+    answer = exchange(400, bad_request(KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None})
+    assert classify(answer, CONTRACT, expected_status=200) == known("key-required")
 
 
 def test_key_in_the_alias_only_is_divergence_2() -> None:
     """A callback keyed by Idempotency-Key alone answered 'X-Idempotency-Key header is required' is #2."""
     answer = exchange(
-        400, bad_request(known.KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None, "Idempotency-Key": "ck-1"}
+        400, bad_request(KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None, "Idempotency-Key": "ck-1"}
     )
-    assert classify(answer, CONTRACT, expected_status=200) == known.ALIAS_IGNORED
+    assert classify(answer, CONTRACT, expected_status=200) == known("alias-ignored")
 
 
 def test_key_required_answer_to_a_bad_path_is_not_excused() -> None:
     """Matcher checks the path before the key: its answer to a bad path is 'invalid exception id'."""
-    answer = exchange(
-        400, bad_request(known.KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None}, exception_id="x"
-    )
+    answer = exchange(400, bad_request(KEY_REQUIRED_MESSAGE), headers={"X-Idempotency-Key": None}, exception_id="x")
     assert classify(answer, CONTRACT, expected_status=200) is None
 
 
 def test_disagreeing_keys_processed_is_divergence_2() -> None:
     """Two different keys processed instead of refused: Matcher reads the first header only (#2)."""
     answer = exchange(headers={"Idempotency-Key": "ck-2"})
-    assert classify(answer, CONTRACT, expected_status=400) == known.ALIAS_IGNORED
+    assert classify(answer, CONTRACT, expected_status=400) == known("alias-ignored")
 
 
 def test_first_processing_without_replay_header_is_divergence_3() -> None:
     """A fresh 200 without `X-Idempotency-Replayed: false` is #3."""
-    assert classify(exchange(), CONTRACT, expected_status=200, expected_replay=False) == known.NEVER_FALSE
+    assert classify(exchange(), CONTRACT, expected_status=200, expected_replay=False) == known("never-false")
 
 
 def test_other_body_without_replay_header_is_not_excused() -> None:
@@ -129,38 +152,29 @@ def test_duplicate_on_another_path_spelling_is_divergence_5() -> None:
     """A retry the first layer misses (other path spelling) is a fresh 200 from the second layer (#5)."""
     first = exchange()
     again = exchange(exception_id=EXCEPTION.upper())
-    assert classify(again, CONTRACT, expected_status=200, expected_replay=True, original=first) == known.DEDUP_200
+    assert classify(again, CONTRACT, expected_status=200, expected_replay=True, original=first) == known("dedup-200")
 
 
-@pytest.fixture
-def tokens_ignored(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """What the server says when asked whether it checks tokens (set the first item); no request is sent."""
-    answer = [True]
-    monkeypatch.setattr(known, "_tokens_ignored", lambda _: answer[0])
-    return answer
-
-
-def test_other_tenant_getting_a_replay_is_divergence_6(tokens_ignored: list[bool]) -> None:
+def test_other_tenant_getting_a_replay_is_divergence_6() -> None:
     """With auth off every token is one tenant: the second tenant gets the first one's stored response (#6)."""
     answer = exchange(headers={"Authorization": f"Bearer {OTHER_TOKEN}"}, replayed=True)
-    assert classify(answer, CONTRACT, expected_replay=False) == known.ONE_TENANT
+    assert classify(answer, CONTRACT, expected_replay=False) == known("one-tenant")
 
 
-def test_other_tenant_processed_on_a_foreign_exception_is_divergence_6(tokens_ignored: list[bool]) -> None:
+def test_other_tenant_processed_on_a_foreign_exception_is_divergence_6() -> None:
     """With auth off, another tenant's callback to the first tenant's exception is processed (#6)."""
     answer = exchange(headers={"Authorization": f"Bearer {OTHER_TOKEN}"})
-    assert classify(answer, CONTRACT, expected_status=404) == known.ONE_TENANT
+    assert classify(answer, CONTRACT, expected_status=404) == known("one-tenant")
 
 
-def test_tenants_mixed_by_a_server_that_checks_tokens_is_not_excused(tokens_ignored: list[bool]) -> None:
-    """When the server refuses a request without credentials, a key or exception shared between tenants is a bug."""
-    tokens_ignored[0] = False
+def test_tenants_mixed_by_a_server_that_checks_tokens_is_not_excused() -> None:
+    """When the probe saw the server refuse a request without credentials, tenants sharing a key is a bug."""
     other = {"Authorization": f"Bearer {OTHER_TOKEN}"}
-    assert classify(exchange(headers=other, replayed=True), CONTRACT, expected_replay=False) is None
-    assert classify(exchange(headers=other), CONTRACT, expected_status=404) is None
+    assert classify(exchange(headers=other, replayed=True), expected_replay=False, facts=AUTH_ON) is None
+    assert classify(exchange(headers=other), expected_status=404, facts=AUTH_ON) is None
 
 
-def test_first_tenant_getting_an_unexpected_replay_is_not_excused(tokens_ignored: list[bool]) -> None:
+def test_first_tenant_getting_an_unexpected_replay_is_not_excused() -> None:
     """A replay to the first tenant where none is due is a bug of its own."""
     assert classify(exchange(replayed=True), CONTRACT, expected_replay=False) is None
 
@@ -168,10 +182,10 @@ def test_first_tenant_getting_an_unexpected_replay_is_not_excused(tokens_ignored
 def test_500_for_a_forbidden_transition_is_divergence_7() -> None:
     """500 where the contract wants 409 for a forbidden transition is #7."""
     answer = exchange(500, SERVER_ERROR, sent=callback("ASSIGNED", assignee="ana"))
-    assert classify(answer, CONTRACT, expected_status=409) == known.FORBIDDEN_TRANSITION_500
+    assert classify(answer, CONTRACT, expected_status=409) == known("forbidden-transition-500")
 
 
-@pytest.mark.parametrize(("target", "expected"), [("ASSIGNED", None), ("RESOLVED", known.FORBIDDEN_TRANSITION_500)])
+@pytest.mark.parametrize(("target", "expected"), [("ASSIGNED", None), ("RESOLVED", known("forbidden-transition-500"))])
 def test_500_for_an_allowed_transition(target: str, expected: Divergence | None) -> None:
     """From an allowed status Matcher's only 500 is ASSIGNED -> RESOLVED without an assignee."""
     answer = exchange(500, SERVER_ERROR, sent=callback(target, assignee="ana"))
@@ -181,13 +195,13 @@ def test_500_for_an_allowed_transition(target: str, expected: Divergence | None)
 def test_500_for_an_unknown_status_is_divergence_7() -> None:
     """A status that is no status (in any letter case) is answered 500 by Matcher (#7)."""
     answer = exchange(500, SERVER_ERROR, sent=callback("closed"))
-    assert explain("not_a_server_error", answer, SPEC, CONTRACT) == (known.UNKNOWN_STATUS_500,)
+    assert explain("not_a_server_error", answer, SPEC, CONTRACT) == (known("unknown-status-500"),)
 
 
 def test_500_for_a_malformed_payload_date_is_divergence_7() -> None:
     """A malformed date read from payload (no top-level date) is answered 500 by Matcher (#7)."""
     answer = exchange(500, SERVER_ERROR, sent=callback(payload={"due_at": "next week"}))
-    assert explain("not_a_server_error", answer, SPEC, CONTRACT) == (known.PAYLOAD_DATE_500,)
+    assert explain("not_a_server_error", answer, SPEC, CONTRACT) == (known("payload-date-500"),)
 
 
 @pytest.mark.parametrize(
@@ -219,8 +233,8 @@ def test_500_to_a_request_matcher_refuses_first_is_not_excused(sent: Any, header
 def test_apply_callback_refusal_is_divergence_11(target: str, message: str) -> None:
     """Only ASSIGNED and RESOLVED transitions succeed: Matcher's 400 for the others is #11."""
     answer = exchange(400, bad_request(message), sent=callback(target))
-    assert classify(answer, CONTRACT, expected_status=409) == known.UNSUPPORTED_TARGET
-    assert explain("positive_data_acceptance", answer, SPEC, CONTRACT) == (known.UNSUPPORTED_TARGET,)
+    assert classify(answer, CONTRACT, expected_status=409) == known("unsupported-target")
+    assert explain("positive_data_acceptance", answer, SPEC, CONTRACT) == (known("unsupported-target"),)
 
 
 def test_apply_callback_refusal_for_another_target_is_not_excused() -> None:
@@ -233,9 +247,9 @@ def test_auth_layer_answers() -> None:
     """A plain-text 403 is #7; a 429 with lib-commons' numeric code is #8."""
     forbidden = exchange(403, b"Forbidden", answer_headers={"Content-Type": "text/plain"})
     limited = exchange(429, {"code": 429, "title": "rate_limit_exceeded", "message": "rate limit exceeded"})
-    assert classify(forbidden, CONTRACT, expected_status=200) == known.PLAIN_403
-    assert explain("content_type_conformance", forbidden, SPEC, CONTRACT) == (known.PLAIN_403,)
-    assert explain("response_schema_conformance", limited, SPEC, CONTRACT) == (known.NUMERIC_429,)
+    assert classify(forbidden, CONTRACT, expected_status=200) == known("plain-403")
+    assert explain("content_type_conformance", forbidden, SPEC, CONTRACT) == (known("plain-403"),)
+    assert explain("response_schema_conformance", limited, SPEC, CONTRACT) == (known("numeric-429"),)
 
 
 # explain: Schemathesis checks
@@ -266,7 +280,7 @@ def test_invalid_request_accepted_is_explained(sent: Any, headers: dict[str, str
 def test_invalid_body_replayed_is_divergence_5() -> None:
     """A repeated key is replayed before the body is read (#5)."""
     answer = exchange(sent=callback(status=5), replayed=True)
-    assert explain("negative_data_rejection", answer, SPEC, CONTRACT) == (known.REPLAY_FIRST,)
+    assert explain("negative_data_rejection", answer, SPEC, CONTRACT) == (known("replay-first"),)
 
 
 @pytest.mark.parametrize(
@@ -291,8 +305,8 @@ def test_invalid_request_accepted_without_known_cause_is_not_excused(
 @pytest.mark.parametrize(
     ("headers", "message", "expected"),
     [
-        ({"X-Idempotency-Key": None}, known.KEY_REQUIRED_MESSAGE, known.KEY_REQUIRED),
-        ({"X-Idempotency-Key": None, "Idempotency-Key": "ck-1"}, known.KEY_REQUIRED_MESSAGE, known.ALIAS_IGNORED),
+        ({"X-Idempotency-Key": None}, KEY_REQUIRED_MESSAGE, known("key-required")),
+        ({"X-Idempotency-Key": None, "Idempotency-Key": "ck-1"}, KEY_REQUIRED_MESSAGE, known("alias-ignored")),
         ({}, "invalid request body", None),
     ],
 )
@@ -305,9 +319,9 @@ def test_valid_request_refused(headers: dict[str, str | None], message: str, exp
 def test_missing_response_headers() -> None:
     """No replay header on a 200 is #3, no Retry-After on the callback limiter's 429 is #8; anything else is not."""
     no_request_id = dataclasses.replace(exchange(), headers=(("Content-Type", "application/json"),))
-    assert explain("response_headers_conformance", exchange(), SPEC, CONTRACT) == (known.NEVER_FALSE,)
+    assert explain("response_headers_conformance", exchange(), SPEC, CONTRACT) == (known("never-false"),)
     assert explain("response_headers_conformance", exchange(429, RATE_LIMITED), SPEC, CONTRACT) == (
-        known.CALLBACK_LIMIT_429,
+        known("callback-limit-429"),
     )
     assert explain("response_headers_conformance", no_request_id, SPEC, CONTRACT) == ()
 
@@ -316,7 +330,49 @@ def test_requests_without_credentials_accepted_are_divergence_6() -> None:
     """Accepted without Authorization (ST203) or with a token the run does not know (ST401): auth is off (#6)."""
     stranger = exchange(headers={"Authorization": "Bearer not-a-token"})
     assert explain("missing_required_header", exchange(headers={"Authorization": None}), SPEC, CONTRACT) == (
-        known.AUTH_OPTIONAL,
+        known("auth-optional"),
     )
-    assert explain("ignored_auth", stranger, SPEC, CONTRACT) == (known.AUTH_OPTIONAL,)
+    assert explain("ignored_auth", stranger, SPEC, CONTRACT) == (known("auth-optional"),)
     assert explain("ignored_auth", exchange(), SPEC, CONTRACT) == ()
+
+
+# The whole signature: an answer Matcher could not have written is never labelled, whatever its status.
+
+
+def test_an_accepted_null_is_matchers_only_without_a_false_replay_header() -> None:
+    """`payload: null` accepted is #9 from Matcher; a 200 saying `X-Idempotency-Replayed: false` is not Matcher's."""
+    sent = {**callback(), "payload": None}
+    assert explain("negative_data_rejection", exchange(sent=sent)) == (known("payload-ignored"),)
+    published = exchange(sent=sent, answer_headers={"X-Idempotency-Replayed": "false"})
+    assert explain("negative_data_rejection", published) == ()
+
+
+def test_a_500_in_another_servers_words_is_not_matchers() -> None:
+    """A 500 for an unknown status is #7 only with Matcher's body; another implementation's 500 is a bug."""
+    other = exchange(500, {"detail": "Internal Server Error"}, sent=callback("closed"))
+    assert explain("not_a_server_error", other) == ()
+    assert (
+        classify(exchange(500, {**SERVER_ERROR, "message": "boom"}, sent=callback("ASSIGNED")), expected_status=409)
+        is None
+    )
+
+
+def test_a_missing_key_refused_in_other_words_is_not_divergence_1() -> None:
+    """400 to a keyless callback is #1 only with Matcher's message."""
+    answer = exchange(400, bad_request("idempotency key missing"), headers={"X-Idempotency-Key": None})
+    assert classify(answer, expected_status=200) is None
+
+
+def test_accepted_without_credentials_is_divergence_6_only_when_the_probe_saw_no_auth() -> None:
+    """A server the probe saw checking tokens that lets one request through has a bug, not Matcher's #6."""
+    answer = exchange(headers={"Authorization": None})
+    assert explain("missing_required_header", answer, facts=AUTH_OFF) == (known("auth-optional"),)
+    assert explain("missing_required_header", answer, facts=AUTH_ON) == ()
+
+
+def test_the_catalogue_is_data_with_the_references_numbers() -> None:
+    """Every entry of catalogue.yaml has a number of section 6 of the reference (1 to 14) and a title."""
+    entries = catalogue()
+    assert len(entries) == 20
+    assert all(1 <= d.number <= 14 and d.title for d in entries.values())
+    assert {d.number for d in entries.values()} == {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12}

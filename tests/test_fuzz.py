@@ -181,6 +181,35 @@ def test_same_seed_gives_byte_identical_files_in_separate_processes(tmp_path: Pa
         assert (tmp_path / "one" / file).read_bytes() == (tmp_path / "two" / file).read_bytes(), file
 
 
+def test_formats_choose_the_files_and_keep_their_bytes(tmp_path: Path) -> None:
+    """`--formats jsonl,sh` writes those two, byte for byte as the default run does, and no HAR."""
+    every = _kit("fuzz", "--count", "40", "--seed", "3", "--out", str(tmp_path / "all"))
+    some = _kit("fuzz", "--count", "40", "--seed", "3", "--out", str(tmp_path / "some"), "--formats", "jsonl,sh")
+    assert every.returncode == some.returncode == 0, some.stderr
+    assert sorted(p.name for p in (tmp_path / "some").iterdir()) == ["cases.jsonl", "cases.sh"]
+    for name in ("cases.jsonl", "cases.sh"):
+        assert (tmp_path / "some" / name).read_bytes() == (tmp_path / "all" / name).read_bytes()
+    assert some.stderr.strip().endswith(f"-> {tmp_path / 'some'}/{{cases.jsonl,cases.sh}}")
+
+
+def test_an_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    """A format the command does not write is refused in one line, before anything is written."""
+    result = _kit("fuzz", "--count", "5", "--out", str(tmp_path / "out"), "--formats", "jsonl,xml")
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "callback-kit fuzz: --formats 'jsonl,xml': give some of jsonl,sh,har, e.g. --formats jsonl,sh"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_fuzz_off_a_terminal_prints_only_its_closing_line(tmp_path: Path) -> None:
+    """Without a terminal there is no progress bar: one line says what was written."""
+    result = _kit("fuzz", "--count", "200", "--out", str(tmp_path))
+    assert result.returncode == 0
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
 def test_another_seed_gives_other_cases() -> None:
     """Seeds 41 and 42 share the schedule of categories but not the values."""
     first, second = generate(FuzzSettings(count=100, seed=41)), generate(FuzzSettings(count=100, seed=42))
@@ -303,7 +332,12 @@ def test_replay_cli_exits_1_and_lists_each_unexpected_case_with_curl(
         assert f"{case_id}: server error 500" in result.stdout
     assert result.stdout.count("Reproduce: ") == len(flagged)
     assert TOKEN not in result.stdout
-    assert "replay: 300/300 sent" in result.stderr
+    assert "replay: 300/300 sent, " in result.stderr
+    progress = result.stderr.splitlines()
+    assert len(progress) == 10
+    assert all("/s" in line for line in progress)
+    assert all("ETA" in line for line in progress[:-1])
+    assert result.stdout.rstrip().endswith(f"JUnit report: {junit}")
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
     assert suite.get("tests") == str(len(corpus))

@@ -1,30 +1,32 @@
 """`callback-kit contract`: judge a running implementation against the spec, for CI.
 
-It builds the settings, probes the server (exit 2 when it cannot be tested), then runs the very suite that
-`pytest contract_tests` runs, in-process, with the probed environment, and turns the per-check results into
-the exit code: 0 the contract is kept, 1 it is broken, 2 usage or configuration error.
+It builds the settings from the suite's one declaration of its options, then runs the suite's own runner
+(`callback_kit.contract_tests.session`): the first line at once, a line per check, one report, the verdict
+as the last line. Exit 0 passed (or partial), 1 failed (or partial with --require-all), 2 configuration
+error, 130/143 interrupted by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import tempfile
-from importlib import resources
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import pytest
-
 from callback_kit.contract_tests.config import OPTIONS, Settings
-from callback_kit.contract_tests.environment import Environment, open_environment
 from callback_kit.contract_tests.failures import ConfigurationError
-from callback_kit.contract_tests.plugin import RESULTS, preset
-from callback_kit.contract_tests.report import CheckResult, Finding, Results, write_junit
 
-# The suite's folder as the package sees it (not resolved: in a checkout it is reached through callback_kit/).
-PACKAGE = Path(str(resources.files("callback_kit.contract_tests")))
-MODULES = ("test_schemathesis.py", "test_idempotency.py", "test_state_machine.py")
+
+class _Repeated(argparse.Action):
+    """A repeatable option (`-H`): the command line's values replace a default taken from the environment."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        current = getattr(namespace, self.dest, None)
+        items = list(current) if isinstance(current, list) else []
+        setattr(namespace, self.dest, [*items, values])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a value came from the command line or from the environment.
     """
     for option in OPTIONS:
+        flags: Sequence[str] = (option.short, option.flag) if option.short else (option.flag,)
+        if option.kind == "flag":
+            parser.add_argument(*flags, dest=option.dest, action="store_true", default=False, help=option.help)
+            continue
         extra: dict[str, Any] = {"required": True} if option.required else {}
+        if option.kind == "repeat":
+            extra["action"] = _Repeated
         parser.add_argument(
-            option.flag, dest=option.dest, default=option.default, metavar=option.metavar, help=option.help, **extra
+            *flags, dest=option.dest, default=option.default, metavar=option.metavar, help=option.help, **extra
         )
 
 
@@ -44,60 +52,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_options(vars(args))
     except ConfigurationError as exc:
-        print(f"callback-kit contract: {exc}", file=sys.stderr)
+        print(f"callback-kit contract: configuration error: {exc}", file=sys.stderr)
         return 2
-    print(_banner(settings), flush=True)
-    try:
-        environment = open_environment(settings)
-    except ConfigurationError as exc:
-        print(f"callback-kit contract: {exc}", file=sys.stderr)
-        if settings.junit is not None:
-            # CI reads the report even when the run could not start: say why there.
-            results = Results()
-            results.add(CheckResult("setup", "probe", "error", findings=[Finding("the run could not start", str(exc))]))
-            write_junit(results, settings.junit, {"base_url": settings.base_url})
-        return 2
-    try:
-        return run_suite(environment)
-    finally:
-        environment.close()
+    from callback_kit.contract_tests.session import Session  # the runner's imports are slower than the first line
 
-
-def run_suite(environment: Environment) -> int:
-    """Run the suite in-process against a probed environment; the exit code of the verdict."""
-    collected = _Collected()
-    with tempfile.TemporaryDirectory(prefix="callback-kit-") as scratch:
-        # An empty ini of our own: the project around the current directory must not change the run.
-        ini = Path(scratch) / "pytest.ini"
-        ini.write_text("[pytest]\n", encoding="utf-8")
-        status = pytest.main(
-            [
-                *(str(PACKAGE / module) for module in MODULES),
-                *("-c", str(ini), "--rootdir", str(PACKAGE.parent), "--confcutdir", str(PACKAGE)),
-                *("-p", "callback_kit.contract_tests.plugin", "-p", "no:cacheprovider", "-p", "no:randomly"),
-                *("-p", "no:warnings"),
-                *("-q", "--no-header", "--tb=no", "-rN"),
-            ],
-            plugins=[preset(environment), collected],
-        )
-    verdict = collected.results.exit_code() if collected.results is not None else 2
-    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        return 2
-    return max(verdict, 1 if status == pytest.ExitCode.TESTS_FAILED else 0)
-
-
-class _Collected:
-    """Keeps the run's results once pytest is done with them."""
-
-    results: Results | None = None
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.results = config.stash.get(RESULTS, None)
-
-
-def _banner(settings: Settings) -> str:
-    return (
-        f"callback-kit contract: {settings.base_url} (seed {settings.seed}, max-examples {settings.max_examples}, "
-        f"workers {settings.workers}; exception factory: {settings.factory_kind or 'none'}; "
-        f"other tenant: {'yes' if settings.other_tenant_token else 'no'})"
-    )
+    session = Session(settings)
+    code = session.run()
+    if session.abandoned:
+        # A check is still blocked in a request: leave now, as promised, instead of waiting for its timeout.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

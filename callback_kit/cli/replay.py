@@ -2,9 +2,10 @@
 
     callback-kit replay fixtures/fuzz-corpus.jsonl --base-url http://127.0.0.1:8080 --token acme-integration-token
 
-Progress goes to stderr; the summary table and each unexpected answer (with a curl command) to stdout.
-Exit 0 when every answer is as expected, 1 on any unexpected answer, 2 on a usage error (a missing or
-malformed cases file, a base URL that does not answer).
+Progress goes to stderr (a bar with rate and ETA on a terminal, a line every tenth of the run elsewhere);
+the summary table, each unexpected answer (with a curl command) and the reports written to stdout. Exit 0
+when every answer is as expected, 1 on any unexpected answer, 2 on a usage error (a missing or malformed
+cases file, a base URL that does not answer).
 """
 
 from __future__ import annotations
@@ -15,23 +16,26 @@ from pathlib import Path
 
 from callback_kit.contract_tests.fuzz.cases import read_jsonl
 from callback_kit.contract_tests.fuzz.errors import FuzzError
-from callback_kit.contract_tests.fuzz.replay import ReplaySettings, replay, stderr_progress
+from callback_kit.contract_tests.fuzz.replay import ReplaySettings, replay
 from callback_kit.contract_tests.fuzz.report import summary, unexpected_listing, write_junit
+from callback_kit.reporting import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("cases", type=Path, help="a cases.jsonl written by callback-kit fuzz")
-    parser.add_argument("--base-url", required=True, help="the server, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--token", required=True, help="a bearer token that may process callbacks")
-    parser.add_argument("--junit", type=Path, default=None, help="also write a JUnit XML report here")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each answer")
+    parser.add_argument("cases", type=Path, metavar="PATH", help="a cases.jsonl written by callback-kit fuzz")
+    parser.add_argument("--base-url", required=True, metavar="URL", help="the server, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--token", required=True, metavar="TOKEN", help="a bearer token that may process callbacks")
+    parser.add_argument("--junit", type=Path, default=None, metavar="PATH", help="also write a JUnit XML report here")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="seconds to wait for each answer"
+    )
     parser.add_argument(
         "--check-headers",
         action="store_true",
         default=False,
         help="also require the response headers the spec marks required (e.g. X-Request-Id)",
     )
-    parser.add_argument("--spec", type=Path, default=None, help="the OpenAPI spec (default: the kit's)")
+    parser.add_argument("--spec", type=Path, default=None, metavar="PATH", help="the OpenAPI spec (default: the kit's)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         cases = read_jsonl(args.cases)
         if not cases:
             raise FuzzError(f"{args.cases} holds no cases")
-        verdicts = replay(cases, settings, stderr_progress())
+        with Progress("replay", len(cases), verb="sent") as progress:
+            verdicts = replay(cases, settings, lambda _done, _total, odd: progress.advance(note=f", {odd} unexpected"))
         if args.junit is not None:
             write_junit(verdicts, args.junit)
     except (FuzzError, OSError) as exc:
@@ -57,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
     if listing:
         print()
         print(listing)
-        return 1
-    return 0
+    if args.junit is not None:
+        print(f"\nJUnit report: {args.junit}")
+    return 1 if listing else 0

@@ -5,6 +5,8 @@
     refs         the one resolver of local `$ref`s
     schemas      the one cached schema validator (OpenAPI 3.0's Draft 4, `nullable`, strict RFC 3339)
     lint         `callback-kit lint`: is a spec one the kit can run on?
+    exchange     one request and its answer, byte for byte (`Exchange`): what checks judge
+    checks/      the named checks over exchanges, each returning a `Violation` (suite and proxy alike)
 """
 
 from callback_kit.contract.idempotency import ErrorSpec, IdempotencyContract, idempotency_contract

@@ -15,6 +15,7 @@ import json
 import random
 import re
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -61,9 +62,14 @@ class FuzzSettings:
 
 def generate(settings: FuzzSettings) -> list[Case]:
     """The cases, in order; raises `SpecUnsupported` when the spec cannot yield them."""
+    return list(iter_cases(settings))
+
+
+def iter_cases(settings: FuzzSettings) -> Iterator[Case]:
+    """The cases one at a time (for a progress bar); the spec is read before the first."""
     op = Operation.load(settings.spec_path)
     builder = _Builder(op, settings)
-    return [builder.case(index) for index in range(1, settings.count + 1)]
+    return (builder.case(index) for index in range(1, settings.count + 1))
 
 
 def default_exception_ids() -> tuple[str, ...]:

@@ -7,13 +7,11 @@ command of an unexpected answer shows the key actually sent and `${TOKEN}`, neve
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import httpx
 
@@ -49,10 +47,11 @@ class Verdict:
         return self.failure is None
 
 
-Progress = Callable[[int, int, int], None]
+OnSent = Callable[[int, int, int], None]
+"""Told after each case: how many were sent, how many there are, how many got an unexpected answer."""
 
 
-def replay(cases: Sequence[Case], settings: ReplaySettings, progress: Progress | None = None) -> list[Verdict]:
+def replay(cases: Sequence[Case], settings: ReplaySettings, progress: OnSent | None = None) -> list[Verdict]:
     """Send `cases` in order; raises `Unreachable` when the server does not answer at all."""
     op = Operation.load(settings.spec_path)
     base_url = _checked_base_url(settings.base_url)
@@ -107,18 +106,3 @@ def _preflight(client: httpx.Client, base_url: str) -> None:
         client.get(base_url + "/")
     except httpx.TransportError as exc:
         raise Unreachable(f"cannot reach {base_url}: {type(exc).__name__}: {exc}") from None
-
-
-def stderr_progress(stream: TextIO = sys.stderr) -> Progress:
-    """A counter on `stream`: rewritten in place on a terminal, a line every tenth of the run otherwise."""
-    interactive = stream.isatty()
-
-    def show(done: int, total: int, unexpected: int) -> None:
-        if interactive:
-            end = "\n" if done == total else ""
-            stream.write(f"\rreplay: {done}/{total} sent, {unexpected} unexpected{end}")
-        elif done == total or done % max(1, total // 10) == 0:
-            stream.write(f"replay: {done}/{total} sent, {unexpected} unexpected\n")
-        stream.flush()
-
-    return show

@@ -1,17 +1,16 @@
-"""What a replay tells people: the summary table, the list of unexpected answers, and a JUnit XML file."""
+"""What a replay tells people: the summary table, the list of unexpected answers, and a JUnit XML file (written
+by the reporting layer)."""
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
 from callback_kit.contract_tests.fuzz.replay import Verdict
+from callback_kit.reporting import JUnitCase
+from callback_kit.reporting import write_junit as write_junit_report
 
 HEADINGS = ("case", "expected", "sent", "as expected", "unexpected")
-# Characters XML 1.0 cannot carry; an echoed request value may contain them.
-_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def summary(verdicts: Sequence[Verdict]) -> str:
@@ -56,20 +55,15 @@ def unexpected_listing(verdicts: Sequence[Verdict]) -> str:
 
 def write_junit(verdicts: Sequence[Verdict], path: Path, *, name: str = "callback-kit replay") -> None:
     """A JUnit XML report: one test case per fuzz case, a failure per unexpected answer."""
-    failures = sum(not v.as_expected for v in verdicts)
-    total_time = sum(v.seconds for v in verdicts)
-    suites = ET.Element("testsuites", name=name, tests=str(len(verdicts)), failures=str(failures))
-    suite = ET.SubElement(
-        suites, "testsuite", name=name, tests=str(len(verdicts)), failures=str(failures), errors="0",
-        skipped="0", time=f"{total_time:.3f}",
-    )  # fmt: skip
-    for verdict in verdicts:
-        case = verdict.case
-        element = ET.SubElement(
-            suite, "testcase", classname=f"{case.kind}.{case.category}", name=case.id, time=f"{verdict.seconds:.3f}"
+    cases = [
+        JUnitCase(
+            f"{v.case.kind}.{v.case.category}",
+            v.case.id,
+            v.seconds,
+            "passed" if v.failure is None else "failed",
+            message=v.failure.title if v.failure is not None else "",
+            text=v.failure.render() if v.failure is not None else "",
         )
-        if verdict.failure is not None:
-            failure = ET.SubElement(element, "failure", message=_XML_UNSAFE.sub("\ufffd", verdict.failure.title))
-            failure.text = _XML_UNSAFE.sub("\ufffd", verdict.failure.render())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+        for v in verdicts
+    ]
+    write_junit_report(path, name, cases)

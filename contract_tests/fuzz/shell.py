@@ -8,33 +8,19 @@ add (`Content-Type` with a body), and expands `${BASE_URL}`, `${TOKEN}` and `${R
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from callback_kit.contract_tests.fuzz.cases import Body, Case
+from callback_kit.reporting.curl import printf_bytes, quote
+from callback_kit.reporting.curl import word as shell_word
 
-PLACEHOLDER = re.compile(r"\$\{(BASE_URL|TOKEN|RUN)\}")
-_PRINTABLE = frozenset(range(0x20, 0x7F)) - {ord("'")}
-_SPECIAL = {ord("%"): "%%", ord("\\"): "\\\\"}
-
-
-def quote(text: str) -> str:
-    """`text` as one single-quoted POSIX shell word."""
-    return "'" + text.replace("'", "'\\''") + "'"
+PLACEHOLDERS = ("BASE_URL", "TOKEN", "RUN")
 
 
 def word(template: str) -> str:
     """A shell word for `template`: literal text quoted, `${BASE_URL}`, `${TOKEN}` and `${RUN}` expanded."""
-    parts, position = [], 0
-    for match in PLACEHOLDER.finditer(template):
-        if match.start() > position:
-            parts.append(quote(template[position : match.start()]))
-        parts.append(f'"${{{match.group(1)}}}"')
-        position = match.end()
-    if position < len(template) or not parts:
-        parts.append(quote(template[position:]))
-    return "".join(parts)
+    return shell_word(template, PLACEHOLDERS)
 
 
 def command(
@@ -97,18 +83,6 @@ def _producer(body: Body) -> str | None:
         if len(fill["fill"].encode()) != 1:
             raise ValueError(f"a fill body repeats one byte, got {fill['fill']!r}")
         repeat = f"head -c {int(fill['count'])} /dev/zero | tr '\\000' {quote(fill['fill'])}"
-        return f"{{ {_printf(fill['prefix'].encode())}; {repeat}; {_printf(fill['suffix'].encode())}; }}"
+        return f"{{ {printf_bytes(fill['prefix'].encode())}; {repeat}; {printf_bytes(fill['suffix'].encode())}; }}"
     raw = body.to_bytes()
-    return None if raw is None else _printf(raw)
-
-
-def _printf(raw: bytes) -> str:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and "\x00" not in text:
-        return f"printf '%s' {quote(text)}"
-    # printf's format string understands \ooo: every byte that is not plain printable ASCII goes that way.
-    escaped = "".join(_SPECIAL.get(b) or (chr(b) if b in _PRINTABLE else f"\\{b:03o}") for b in raw)
-    return f"printf {quote(escaped)}"
+    return None if raw is None else printf_bytes(raw)

@@ -1,5 +1,6 @@
 """The state machine: Hypothesis drives callbacks over a few exceptions, with fresh and reused keys, and every
-answer (status, replay flag, error code or exact bytes) is compared with `callback_kit.contract_tests.model`.
+answer (status, replay flag, error code or exact bytes) is compared with `callback_kit.contract_tests.model`
+by the named check `matches_model`.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import pytest
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from callback_kit.contract_tests import checks
+from callback_kit.contract.checks import matches_model
 from callback_kit.contract_tests.client import CallbackClient, new_key
 from callback_kit.contract_tests.environment import Environment
 from callback_kit.contract_tests.factory import ExceptionFactory
+from callback_kit.contract_tests.failures import CheckFailed
 from callback_kit.contract_tests.model import STATUSES, Model, Status, request_body
+from callback_kit.contract_tests.registry import Context, check
 
-pytestmark = pytest.mark.contract("state_machine")
 STEPS = 20
 HISTORY = 15
 PROGRESS_EVERY = 50
@@ -112,7 +113,9 @@ class CallbackMachine(RuleBasedStateMachine):
             f"{body['status']} on {exception_id} with {key or 'no key'} in {', '.join(names) if key else '-'}: "
             f"{answer.status} {contract.replay_header}={answer.header(contract.replay_header) or '-'}"
         )
-        checks.matches_model(answer, expected, contract, "\n".join(self.history[-HISTORY:]))
+        violation = matches_model(answer, expected, contract, "\n".join(self.history[-HISTORY:]))
+        if violation is not None:
+            raise CheckFailed(violation)
         self.model.commit(exception_id, body, key, answer.status, answer.body)
 
 
@@ -128,17 +131,12 @@ def machine_for(
     return seed(environment.settings.seed)(bound)
 
 
-def test_state_machine_matches_model(
-    contract_env: Environment,
-    callback_client: CallbackClient,
-    exception_factory: ExceptionFactory,
-    contract_note: Callable[[str], None],
-    contract_progress: Callable[[str], None],
-) -> None:
+@check("state_machine", needs=("factory",))
+def state_machine_matches_model(ctx: Context) -> None:
     """Every answer to a random walk of callbacks is what the model of the contract predicts."""
-    examples = max(10, contract_env.settings.max_examples // 4)
+    examples = max(10, ctx.environment.settings.max_examples // 4)
     run_state_machine_as_test(
-        machine_for(contract_env, callback_client, exception_factory, contract_progress),
+        machine_for(ctx.environment, ctx.client, ctx.factory, ctx.progress),
         settings=settings(
             max_examples=examples,
             stateful_step_count=STEPS,
@@ -149,6 +147,7 @@ def test_state_machine_matches_model(
             suppress_health_check=list(HealthCheck),
             print_blob=False,
             report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,  # the failure is reported by the suite, with its steps
         ),
     )
-    contract_note(f"{examples} random walks of up to {STEPS} callbacks")
+    ctx.note(f"{examples} random walks of up to {STEPS} callbacks")
