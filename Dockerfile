@@ -1,7 +1,7 @@
 # The callback mock as a container image.
 #
 #   docker build -t callback-kit .                       (podman: add --format docker to keep the HEALTHCHECK)
-#   docker run --rm -p 8080:8080 -v callback-kit-state:/data callback-kit
+#   docker run --rm -p 127.0.0.1:8080:8080 -v callback-kit-state:/data callback-kit
 #
 # Configured by the same CALLBACK_KIT_* variables as `callback-kit serve` (CALLBACK_KIT_STORE,
 # CALLBACK_KIT_SERVE_WORKERS, CALLBACK_KIT_ADMIN_TOKEN, ...), or by `serve` options given after the image name.
@@ -27,6 +27,10 @@ RUN /opt/callback-kit/bin/pip wheel --no-deps --wheel-dir /wheels . \
  && /opt/callback-kit/bin/callback-kit lint
 
 FROM ${BASE}
+LABEL org.opencontainers.image.title="callback-contract-kit" \
+      org.opencontainers.image.description="A stateful mock of Matcher's exception-callback endpoint" \
+      org.opencontainers.image.source="https://github.com/LerianStudio/callback-contract-kit" \
+      org.opencontainers.image.licenses="Apache-2.0"
 # A numeric user that owns nothing but the state volume (Kubernetes' runAsNonRoot can check a number).
 RUN groupadd --gid 10001 callback-kit \
  && useradd --uid 10001 --gid 10001 --no-log-init --no-create-home --home-dir /data --shell /usr/sbin/nologin \
