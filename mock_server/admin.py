@@ -119,6 +119,12 @@ class AdminApi:
     async def get_inspector(self) -> Response:
         return Response(INSPECTOR.read_bytes(), media_type="text/html; charset=utf-8")
 
+    async def get_health(self) -> JSONResponse:
+        """200 while the store answers a ping; its `StoreUnavailable` becomes the 503 with `Retry-After`."""
+        await self.store.ping()
+        # A health answer is about this moment: no proxy or client may serve it from a cache.
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
     async def get_idempotency_records(self) -> JSONResponse:
         records = await self.store.idempotency_records(await self.clock.now())
         return JSONResponse(records)
@@ -168,6 +174,7 @@ class AdminApi:
             "getJournal": self.get_journal,
             "getReport": self.get_report,
             "getInspector": self.get_inspector,
+            "getHealth": self.get_health,
             "getIdempotencyRecords": self.get_idempotency_records,
             "getClock": self.get_clock,
             "setClock": self.set_clock,

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -29,40 +28,14 @@ import httpx
 import pytest
 import yaml
 
+from tests.installs import BIN, NO_NETWORK, build_wheel, clean_env, fresh_venv, run, shown, tool
 from tests.live import free_port, running_mock
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
 WORKFLOWS = sorted((ROOT / "examples" / "github").glob("*.yml"))
 GITLAB = ROOT / "examples" / "gitlab" / "contract.gitlab-ci.yml"
-BIN = Path(sys.executable).parent
 TOKEN, OTHER_TOKEN, ADMIN_TOKEN = "acme-integration-token", "globex-integration-token", "kit-admin-token"
-# Every proxy points at a closed loopback port: a tool that tried to download anything would fail.
-CLOSED = "http://127.0.0.1:9"
-PROXIES = {"HTTP_PROXY": CLOSED, "HTTPS_PROXY": CLOSED, "ALL_PROXY": CLOSED, "NO_PROXY": ""}
-NO_NETWORK = PROXIES | {name.lower(): value for name, value in PROXIES.items()}
-
-
-def tool(name: str) -> str:
-    """The path of a dev tool; missing, the test is skipped on a laptop and fails in CI."""
-    found = BIN / name if (BIN / name).exists() else shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed (pip install -e '.[dev]' brings it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return str(found)
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without the kit's or pytest's variables, the test's venv first on PATH, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CALLBACK_KIT_", "PYTEST_", "GITHUB_"))}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env | extra
-
-
-def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -70,10 +43,6 @@ def bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
     path = cwd / f".script-{time.monotonic_ns()}.sh"
     path.write_text(script, encoding="utf-8")
     return run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)], cwd, env, timeout=300)
-
-
-def shown(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
 
 
 def alive(pid: int) -> bool:
@@ -569,8 +538,6 @@ def test_gitlab_mock_job_serves_the_projects_tests_and_stops(expected: int, pass
 # The kit in a fresh environment beside popular neighbours; the suite's pytest plugin on request (slow) -------------
 
 
-# What of this environment's site-packages the fresh one must not see: the kit itself and its editable hook.
-OWN = ("callback_contract_kit", "__editable__", "callback_kit", "__pycache__")
 # Neighbours from PyPI that collided with the kit: a top-level `fixtures` package, and a plugin with `--base-url`.
 NEIGHBOURS = ("fixtures", "pytest-base-url")
 
@@ -580,33 +547,11 @@ def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Python of a new virtual environment with the kit installed from a wheel built from this checkout, and
     the PyPI packages `fixtures` and `pytest-base-url` beside it.
 
-    The kit's dependencies are this environment's, offered through a folder of links (the kit's own editable
-    install left out) and checked by pip's resolver with `--no-index`: no download; the neighbours come from PyPI.
+    The kit's dependencies are this environment's (`tests/installs.py`: no download); the neighbours come from PyPI.
     """
     tmp = tmp_path_factory.mktemp("fresh")
-    wheels = tmp / "wheels"
-    build = run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", *_offline_build(), "-w", str(wheels), str(ROOT)],
-        tmp,
-        clean_env(),
-        timeout=300,
-    )
-    assert build.returncode == 0, shown(build)
-    (wheel,) = wheels.glob("callback_contract_kit-*.whl")
-    venv = tmp / "venv"
-    made = run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp, clean_env())
-    assert made.returncode == 0, shown(made)
-    python = venv / "bin" / "python"
-    purelib = run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp, clean_env())
-    deps = tmp / "deps"
-    deps.mkdir()
-    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if not entry.name.startswith(OWN) and entry.suffix != ".pth":
-            (deps / entry.name).symlink_to(entry)
-    Path(purelib.stdout.strip(), "dependencies.pth").write_text(f"{deps}\n")
+    python = fresh_venv(tmp, build_wheel(tmp))
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--disable-pip-version-check"]
-    install = run([*pip, "--no-index", str(wheel)], tmp, clean_env(**NO_NETWORK), timeout=300)
-    assert install.returncode == 0, shown(install)
     neighbours = run([*pip, *NEIGHBOURS], tmp, clean_env(), timeout=300)
     assert neighbours.returncode == 0, shown(neighbours)
     return python
@@ -616,18 +561,6 @@ def fresh_run(program: Path, cwd: Path, *args: str) -> subprocess.CompletedProce
     """A program of the fresh environment, run in a folder of its own so that nothing of this checkout is importable."""
     cwd.mkdir(exist_ok=True)
     return run([str(program), *args], cwd, clean_env(), timeout=300)
-
-
-def _offline_build() -> list[str]:
-    """Build with this environment's setuptools when it makes wheels by itself (70.1 and later); else pip fetches it."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from packaging.version import Version
-
-    try:
-        return ["--no-build-isolation"] if Version(version("setuptools")) >= Version("70.1") else []
-    except PackageNotFoundError:
-        return []
 
 
 @contextlib.contextmanager
