@@ -1,15 +1,155 @@
-"""The uvicorn entry point of `callback-kit serve`: each worker builds its app from the settings its parent left."""
+"""The mock as a server: `run(settings)`, which `callback-kit serve` calls, and `app()`, the uvicorn factory each
+worker process builds its app with (from the settings its parent left in `CALLBACK_KIT_SETTINGS`).
+
+`run` checks everything a user can get wrong before it says a word (`startup`), binds the socket itself, and
+only then announces the address it really got; uvicorn serves on that socket, in this process or in workers.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import copy
+import logging.config
+import os
+import signal
+import socket
+import sys
+from types import FrameType
+from typing import Any
 
 from starlette.types import ASGIApp
 
 import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
 from callback_kit.mock_server.app import create_app
+from callback_kit.mock_server.middleware import access_log
 from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
-from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server.settings import ENV_SETTINGS, LogFormat, Settings
+from callback_kit.mock_server.startup import (
+    StartupError,
+    bind,
+    bound_url,
+    check_spec,
+    exposure_warning,
+    prepare_store,
+)
+from callback_kit.mock_server.stores import describe
+
+__all__ = ["StartupError", "app", "build", "run"]
+PREFIX = "callback-kit serve"
+
+
+class Stopped(BaseException):
+    """SIGTERM arrived: stop as Ctrl-C does (a BaseException, so that no `except Exception` swallows it)."""
 
 
 def app() -> ASGIApp:
     """The app factory (`uvicorn callback_kit.mock_server.asgi:app --factory`)."""
-    return DropConnectionMiddleware(create_app(Settings.from_env()))
+    return build(Settings.from_env(os.environ))
+
+
+def build(settings: Settings) -> ASGIApp:
+    """The mock's ASGI app, wrapped in the one layer that must sit outside Connexion."""
+    return DropConnectionMiddleware(create_app(settings))
+
+
+def run(settings: Settings) -> int:
+    """Check, bind, announce and serve until Ctrl-C or SIGTERM (then 0). A configuration problem: `StartupError`."""
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _run(settings)
+    except (KeyboardInterrupt, Stopped):
+        _say("stopped")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(settings: Settings) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    # First: the stack asks the logging set-up whether the request log is on when the app is built.
+    config = log_config(settings)
+    logging.config.dictConfig(config)
+    check_spec(settings)
+    try:
+        application = build(settings)
+    except (OSError, ValueError) as exc:
+        raise StartupError(str(exc)) from None
+    prepare_store(settings, _say)
+    sock = bind(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    warning = exposure_warning(settings, port)
+    if warning:
+        _say(warning)
+    _say(
+        f"mock on {bound_url(sock)} (store {describe(settings.store_url)}, {settings.workers} "
+        f"worker{'s' if settings.workers > 1 else ''}); Swagger UI at /ui/, admin API at /_mock/docs/",
+        prefix="callback-kit",
+    )
+    options: dict[str, Any] = {"log_config": config, "log_level": settings.log_level, "access_log": False}
+    try:
+        if settings.workers == 1:
+            server = uvicorn.Server(uvicorn.Config(application, **options))
+            server.run(sockets=[sock])
+            started = server.started
+        else:
+            # Each worker rebuilds the settings from the environment it inherits, and its app from them.
+            os.environ[ENV_SETTINGS] = settings.to_env()
+            shared = uvicorn.Config(f"{__name__}:app", factory=True, workers=settings.workers, **options)
+            Multiprocess(shared, sockets=[sock]).run()
+            started = True
+    except SystemExit as exc:  # uvicorn gives up this way when the app's start-up fails
+        raise StartupError(f"the mock did not start (uvicorn exit {exc.code}); see the messages above") from None
+    finally:
+        _close(sock)
+    if not started:
+        raise StartupError("the mock did not start; see the messages above")
+    _say("stopped")
+    return 0
+
+
+def log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging set-up plus the kit's: the request log on stdout (unless --quiet), diagnostics on stderr.
+
+    Worker processes apply it before they import anything else of the kit, so its formatter is named through
+    this module (`request_log_formatter`), which imports `quiet` before Connexion.
+    """
+    from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["request_log"] = {"()": f"{__name__}.request_log_formatter", "log_format": settings.log_format}
+    config["handlers"]["request_log"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "request_log",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"][access_log.LOGGER] = {
+        "handlers": [] if settings.quiet else ["request_log"],
+        "level": "WARNING" if settings.quiet else "INFO",
+        "propagate": False,
+    }
+    config["loggers"]["callback_kit"] = {
+        "handlers": ["default"],
+        "level": LOG_LEVELS[settings.log_level],
+        "propagate": False,
+    }
+    return config
+
+
+def request_log_formatter(log_format: LogFormat) -> logging.Formatter:
+    """The request log's formatter for `--log-format`."""
+    return access_log.JsonFormatter() if log_format == "json" else access_log.TextFormatter()
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by uvicorn's shutdown
+        sock.close()
+
+
+def _say(message: str, prefix: str = PREFIX) -> None:
+    print(f"{prefix}: {message}", file=sys.stderr, flush=True)
