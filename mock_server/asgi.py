@@ -17,7 +17,9 @@ import sys
 from types import FrameType
 from typing import Any
 
+import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.supervisors import Multiprocess
 
 import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
 from callback_kit.mock_server.app import create_app
@@ -39,7 +41,24 @@ PREFIX = "callback-kit serve"
 
 
 class Stopped(BaseException):
-    """SIGTERM arrived: stop as Ctrl-C does (a BaseException, so that no `except Exception` swallows it)."""
+    """Ctrl-C or SIGTERM before the server runs (a BaseException, so that no `except Exception` swallows it)."""
+
+
+class _Stopper:
+    """The handler of Ctrl-C and SIGTERM: before the server exists, abort the start; once it does, ask it to stop.
+
+    A signal that lands between the two (the server created, its own handlers not yet installed) must not
+    raise inside asyncio's start-up. uvicorn re-raises the signal it handled once it has shut down: that one
+    lands here too, on a server that has stopped already, and is absorbed.
+    """
+
+    def __init__(self) -> None:
+        self.server: uvicorn.Server | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.server is None:
+            raise Stopped
+        self.server.should_exit = True
 
 
 def app() -> ASGIApp:
@@ -54,20 +73,19 @@ def build(settings: Settings) -> ASGIApp:
 
 def run(settings: Settings) -> int:
     """Check, bind, announce and serve until Ctrl-C or SIGTERM (then 0). A configuration problem: `StartupError`."""
-    previous = signal.signal(signal.SIGTERM, _stop)
+    stopper = _Stopper()
+    previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(settings)
+        return _run(settings, stopper)
     except (KeyboardInterrupt, Stopped):
         _say("stopped")
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
-def _run(settings: Settings) -> int:
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
+def _run(settings: Settings, stopper: _Stopper) -> int:
     # First: the stack asks the logging set-up whether the request log is on when the app is built.
     config = log_config(settings)
     logging.config.dictConfig(config)
@@ -77,11 +95,10 @@ def _run(settings: Settings) -> int:
     except (OSError, ValueError) as exc:
         raise StartupError(str(exc)) from None
     prepare_store(settings, _say)
-    sock = bind(settings.host, settings.port)
-    port = sock.getsockname()[1]
-    warning = exposure_warning(settings, port)
+    warning = exposure_warning(settings)
     if warning:
         _say(warning)
+    sock = bind(settings.host, settings.port)
     _say(
         f"mock on {bound_url(sock)} (store {describe(settings.store_url)}, {settings.workers} "
         f"worker{'s' if settings.workers > 1 else ''}); Swagger UI at /ui/, admin API at /_mock/docs/",
@@ -90,7 +107,7 @@ def _run(settings: Settings) -> int:
     options: dict[str, Any] = {"log_config": config, "log_level": settings.log_level, "access_log": False}
     try:
         if settings.workers == 1:
-            server = uvicorn.Server(uvicorn.Config(application, **options))
+            server = stopper.server = uvicorn.Server(uvicorn.Config(application, **options))
             server.run(sockets=[sock])
             started = server.started
         else:
@@ -140,10 +157,6 @@ def log_config(settings: Settings) -> dict[str, Any]:
 def request_log_formatter(log_format: LogFormat) -> logging.Formatter:
     """The request log's formatter for `--log-format`."""
     return access_log.JsonFormatter() if log_format == "json" else access_log.TextFormatter()
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise Stopped
 
 
 def _close(sock: socket.socket) -> None:

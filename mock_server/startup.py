@@ -119,7 +119,7 @@ def bound_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def exposure_warning(settings: Settings, port: int) -> str | None:
+def exposure_warning(settings: Settings) -> str | None:
     """A warning when a host beyond loopback serves credentials the kit publishes (or no auth at all)."""
     if not _beyond_loopback(settings.host):
         return None
@@ -145,11 +145,12 @@ def exposure_warning(settings: Settings, port: int) -> str | None:
         return None
     held = ([] if auth else ["auth off"]) + ([f"the published {_listed(list(published))}"] if published else [])
     fixes = ([] if auth else ["--auth on"]) + ([f"your own {_listed(list(published.values()))}"] if published else [])
+    port = f"port {settings.port}" if settings.port else "the port"
     can = (["send callbacks"] if not auth or set(published) - {"admin token"} else []) + (
         ["use the admin API (/_mock/)"] if "admin token" in published else []
     )
     return (
-        f"warning: listening on {settings.host} with {' and '.join(held)}: anyone who can reach port {port} can "
+        f"warning: listening on {settings.host} with {' and '.join(held)}: anyone who can reach {port} can "
         f"{' and '.join(can)}; give {' and '.join(fixes)}, or --host 127.0.0.1"
     )
 
@@ -166,7 +167,7 @@ def _beyond_loopback(host: str) -> bool:
         pass
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return True
+    except OSError:  # unknown: binding will say so
+        return False
     return not all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses)
 

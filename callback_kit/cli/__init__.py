@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
 
 from callback_kit.cli.parser import KitParser
 
@@ -71,7 +72,30 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return BROKEN_PIPE
 
 
+class MissingExtra(Exception):
+    """The chosen subcommand needs a package of the `[contract]` extra that is not installed."""
+
+
 def _main(argv: list[str], environ: Mapping[str, str]) -> int:
+    chosen = next((word for word in argv if not word.startswith("-")), None)
+    try:
+        parser, parsers, loaded = build_parsers(environ, chosen)
+    except MissingExtra as exc:
+        print(f"callback-kit {chosen}: {exc}", file=sys.stderr)
+        return 2
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse would blame the top-level parser; the subcommand's usage is the one that helps.
+        parsers[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    if loaded is None:  # the command came after an option argparse took for its value
+        parser.error(f"name the command first, e.g. callback-kit {args.command} --help")
+    return int(loaded.run(args))
+
+
+def build_parsers(
+    environ: Mapping[str, str], chosen: str | None
+) -> tuple[KitParser, dict[str, KitParser], ModuleType | None]:
+    """The top-level parser, one sub-parser per subcommand, and the module of `chosen` (its options added)."""
     parser = KitParser(
         prog="callback-kit",
         description=__doc__.split("\n\n")[0],
@@ -81,8 +105,8 @@ def _main(argv: list[str], environ: Mapping[str, str]) -> int:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=KitParser)
-    chosen = next((word for word in argv if not word.startswith("-")), None)
-    parsers, loaded = {}, {}
+    parsers: dict[str, KitParser] = {}
+    loaded = None
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub = parsers[name] = commands.add_parser(
             name,
@@ -91,25 +115,21 @@ def _main(argv: list[str], environ: Mapping[str, str]) -> int:
             epilog="exit codes:\n" + "\n".join(f"  {line}" for line in EXIT_CODES[name]),
             environ=environ,
         )
-        if name != chosen:
-            continue
-        try:
-            loaded[name] = importlib.import_module(module_name)
-        except ModuleNotFoundError as missing:
-            if (missing.name or "").partition(".")[0] not in CONTRACT_EXTRA:
-                raise
-            print(
-                f"callback-kit {name}: needs the contract extra ({missing.name} is not installed): "
-                "pip install 'callback-contract-kit[contract]'",
-                file=sys.stderr,
-            )
-            return 2
-        loaded[name].add_arguments(sub)
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        # argparse would blame the top-level parser; the subcommand's usage is the one that helps.
-        parsers[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
-    return int(loaded[args.command].run(args))
+        if name == chosen:
+            loaded = _load(module_name)
+            loaded.add_arguments(sub)
+    return parser, parsers, loaded
+
+
+def _load(module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] not in CONTRACT_EXTRA:
+            raise
+        raise MissingExtra(
+            f"needs the contract extra ({missing.name} is not installed): pip install 'callback-contract-kit[contract]'"
+        ) from None
 
 
 def _version() -> str:
