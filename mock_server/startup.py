@@ -19,7 +19,14 @@ from collections.abc import Callable
 
 from callback_kit.mock_server.errors import StoreUnavailable
 from callback_kit.mock_server.settings import Settings
-from callback_kit.mock_server.stores import check_location, default_store_url, describe, open_store, sqlite_path
+from callback_kit.mock_server.stores import (
+    StoreURLError,
+    check_location,
+    default_store_url,
+    describe,
+    open_store,
+    sqlite_path,
+)
 
 POLL_SECONDS = 0.25
 BACKLOG = 2048  # uvicorn's default
@@ -52,8 +59,11 @@ def prepare_store(settings: Settings, say: Callable[[str], None], clock: Callabl
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StartupError(f"cannot create {folder} for the default store: {exc.strerror}; give --store") from None
-    check_location(url)
-    asyncio.run(_wait_for_store(url, settings.wait_for_store, say, clock))
+    try:
+        check_location(url)
+        asyncio.run(_wait_for_store(url, settings.wait_for_store, say, clock))
+    except StoreURLError as exc:
+        raise StartupError(str(exc)) from None
 
 
 async def _wait_for_store(url: str, seconds: float, say: Callable[[str], None], clock: Callable[[], float]) -> None:
