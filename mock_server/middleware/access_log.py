@@ -12,6 +12,7 @@ It is cheap on purpose: no store read, one record per request, formatted once by
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -66,8 +67,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, watching)
         finally:
             fault = fault_of(scope)
-            log.info(
-                TEMPLATE,
+            args = (
                 scope["method"],
                 (scope.get("raw_path") or scope["path"].encode()).decode("latin-1"),
                 answer[0],
@@ -77,6 +77,9 @@ class AccessLogMiddleware:
                 answer[2],
                 fault.action if fault is not None else None,
             )
+            # `Logger.info` would also walk the stack for the caller's file and line, which no line shows.
+            if log.isEnabledFor(logging.INFO):
+                log.handle(log.makeRecord(LOGGER, logging.INFO, __file__, 0, TEMPLATE, args, None))
 
     def _key(self, scope: Scope) -> str | None:
         for name, value in scope["headers"]:
@@ -89,25 +92,26 @@ class TextFormatter(logging.Formatter):
     """`<UTC time> <method> <path> <status> <latency>ms replayed=… key=… request_id=…[ fault=…]`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = _fields(record)
-        if fields is None:
+        args = _request_args(record)
+        if args is None:
             return super().format(record)
-        replayed = fields["replayed"]
+        method, path, status, latency, replayed, key, request_id, fault = args
+        flag = "-" if replayed is None else "true" if replayed else "false"
         line = (
-            f"{_timestamp(record)} {fields['method']} {_shown(fields['path'])} {fields['status']} "
-            f"{fields['latencyMs']:.1f}ms replayed={'-' if replayed is None else str(replayed).lower()} "
-            f"key={_shown(fields['key'])} request_id={_shown(fields['requestId'])}"
+            f"{_timestamp(record)} {method} {_shown(path)} {status} {latency:.1f}ms replayed={flag} "
+            f"key={_shown(key)} request_id={_shown(request_id)}"
         )
-        return f"{line} fault={fields['fault']}" if fields["fault"] else line
+        return f"{line} fault={fault}" if fault else line
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per request: `time` and the fields of `FIELDS` (null where a request has none)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = _fields(record)
-        if fields is None:
+        args = _request_args(record)
+        if args is None:
             return json.dumps({"time": _timestamp(record), "message": record.getMessage()})
+        fields = dict(zip(FIELDS, args, strict=True))
         fields["latencyMs"] = round(fields["latencyMs"], 3)
         for name in ("key", "requestId"):
             if fields[name] is not None:
@@ -115,15 +119,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps({"time": _timestamp(record), **fields}, separators=(",", ":"))
 
 
-def _fields(record: logging.LogRecord) -> dict[str, Any] | None:
-    """The request's fields, when the record is one of this middleware's."""
-    if record.msg != TEMPLATE or not isinstance(record.args, tuple) or len(record.args) != len(FIELDS):
-        return None
-    return dict(zip(FIELDS, record.args, strict=True))
+def _request_args(record: logging.LogRecord) -> tuple[Any, ...] | None:
+    """The values of `FIELDS`, when the record is one of this middleware's."""
+    args = record.args
+    if record.msg == TEMPLATE and isinstance(args, tuple) and len(args) == len(FIELDS):
+        return args
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _second(seconds: int) -> str:
+    # Requests come many to a second: the date and time are formatted once per second.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+    return f"{_second(int(record.created))}.{int(record.msecs):03d}Z"
 
 
 def _shown(value: str | None) -> str:
