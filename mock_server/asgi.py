@@ -94,11 +94,16 @@ def _run(settings: Settings, stopper: _Stopper) -> int:
         application = build(settings)
     except (OSError, ValueError) as exc:
         raise StartupError(str(exc)) from None
-    prepare_store(settings, _say)
     warning = exposure_warning(settings)
     if warning:
         _say(warning)
+    # The port before the store: a port in use is said at once, not after --wait-for-store.
     sock = bind(settings.host, settings.port)
+    try:
+        prepare_store(settings, _say)
+    except BaseException:
+        _close(sock)
+        raise
     _say(
         f"mock on {bound_url(sock)} (store {describe(settings.store_url)}, {settings.workers} "
         f"worker{'s' if settings.workers > 1 else ''}); Swagger UI at /ui/, admin API at /_mock/docs/",

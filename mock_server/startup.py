@@ -1,11 +1,12 @@
-"""What `run(settings)` checks and prepares before the mock is announced, each refusal one `StartupError` line.
+"""What `run(settings)` checks and prepares before the mock is announced, each refusal one `StartupError` line,
+in this order:
 
     the spec and the app     a spec the mock cannot serve, an unreadable token file, a short JWT secret
+    the exposure             a warning when a host beyond loopback serves the kit's published credentials
+    the socket               bound by the kit itself, so that a port in use is said at once, in one line, and
+                             --port 0 is announced with the port it got; uvicorn and its workers serve on it
     the store                its SQLite folder exists (the default ./var/ is created), it answers (or, with
                              --wait-for-store, answers in time)
-    the socket               bound by the kit itself, so that a port in use is said in one line and --port 0
-                             is announced with the port it got; uvicorn and its workers serve on it
-    the exposure             a warning when a host beyond loopback serves the kit's published credentials
 """
 
 from __future__ import annotations
