@@ -64,12 +64,13 @@ def test_port_zero_announces_the_port_it_got(tmp_path: Path) -> None:
 
 
 def test_port_in_use_is_one_line_before_any_banner(tmp_path: Path) -> None:
-    """A port in use: one line, exit 2, and no banner announcing an address that is not ours."""
+    """A port in use: one line, exit 2, no banner announcing an address that is not ours, no store touched."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = one_line(kit("serve", "--port", str(port), "--store", "memory://", cwd=tmp_path))
+        line = one_line(kit("serve", "--port", str(port), cwd=tmp_path))
+    assert not (tmp_path / "var").exists()
     assert line == (
         f"callback-kit serve: cannot listen on 127.0.0.1:{port}: the port is in use; choose another --port, "
         "or --port 0 for any free one"
