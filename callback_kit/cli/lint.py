@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", nargs="?", type=Path, help="the spec to check (default: the kit's openapi.yaml)")
+    parser.add_argument(
+        "spec", nargs="?", type=Path, metavar="PATH", help="the spec to check (default: the kit's openapi.yaml)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

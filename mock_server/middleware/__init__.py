@@ -5,6 +5,7 @@ layers after [Routing] acts on the callback operation only: `scope.CallbackLayer
 
     DropConnection                  asgi.py wraps the app in it: the lost-answer fault closes the connection
     [ServerError]
+    AccessLog                       (unless --quiet) one line per request: the request log
     RequestId                       X-Request-Id on every answer, errors included
     BodyLimit                       413 before anything reads an oversized body
     MediaType                       the media type in lower case, before Connexion picks a validator
@@ -32,6 +33,8 @@ from starlette.responses import Response
 from callback_kit.contract import IdempotencyContract
 from callback_kit.mock_server.clock import Clock
 from callback_kit.mock_server.handlers import CallbackHandler
+from callback_kit.mock_server.middleware.access_log import AccessLogMiddleware
+from callback_kit.mock_server.middleware.access_log import enabled as access_log_on
 from callback_kit.mock_server.middleware.anonymous import AnonymousMiddleware
 from callback_kit.mock_server.middleware.body_limit import BodyLimitMiddleware
 from callback_kit.mock_server.middleware.callback_endpoint import CallbackEndpoint
@@ -73,6 +76,7 @@ def callback_stack(
     idempotency = BEFORE_VALIDATION if profile.replay_before_validation else AFTER_VALIDATION
     shared = {"store": store, "clock": clock}
     return [
+        *([Layer(AccessLogMiddleware, OUTSIDE, {"key_headers": list(contract.headers)})] if access_log_on() else []),
         Layer(RequestIdMiddleware, OUTSIDE),
         Layer(BodyLimitMiddleware, OUTSIDE, {"limit": max_body_bytes}),
         Layer(MediaTypeMiddleware, OUTSIDE),
