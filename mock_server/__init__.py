@@ -7,11 +7,15 @@ if __name__ != "callback_kit.mock_server":
     # a second copy of the kit beside the installed one.
     raise ImportError(f"import this folder as callback_kit.mock_server, not {__name__} (pip install -e . first)")
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callback_kit.mock_server.settings import Settings
 
-__all__ = ["Settings", "create_app"]
+if TYPE_CHECKING:  # imported on first use at run time (`__getattr__`)
+    from callback_kit.mock_server.app import create_app
+    from callback_kit.mock_server.asgi import build as serving_app
+
+__all__ = ["Settings", "create_app", "serving_app"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from callback_kit.mock_server.app import create_app
 
         return create_app
+    if name == "serving_app":  # the app as `callback-kit serve` serves it (a lost answer drops the connection)
+        from callback_kit.mock_server.asgi import build
+
+        return build
     raise AttributeError(f"module 'callback_kit.mock_server' has no attribute {name!r}")

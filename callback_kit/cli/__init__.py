@@ -18,6 +18,7 @@ metavars and exit codes, whoever wrote it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -44,15 +45,18 @@ EXIT_CODES = {
     "spec": ("0  the spec was printed", USAGE_ERROR + "a spec that cannot be read"),
     "report": ("0  every client retried well", "1  findings", USAGE_ERROR + "the mock unreachable or refusing"),
     "contract": (
-        "0  the implementation keeps the contract",
-        "1  it breaks the contract (each broken check is printed)",
-        USAGE_ERROR + "the server unreachable, a token refused",
+        "0  the implementation keeps the contract (passed), or kept what could be checked (partial)",
+        "1  it breaks the contract (each broken check is printed), or partial with --require-all",
+        USAGE_ERROR + "the server unreachable, a token refused, a report path not writable",
+        "130  interrupted by Ctrl-C (SIGINT); 143  by SIGTERM: the reports say interrupted",
     ),
     "fuzz": ("0  the cases were written", USAGE_ERROR + "a spec the generator cannot use, a folder not writable"),
     "replay": ("0  every answer was as expected", "1  an unexpected answer", USAGE_ERROR + "a bad cases file"),
 }
-# What the `[contract]` extra installs: a subcommand that needs one of them names the extra when it is missing.
-CONTRACT_EXTRA = frozenset({"schemathesis", "hypothesis", "pytest", "rich", "harfile"})
+# What the `[contract]` extra installs (import names), and the subcommands that need it: such a subcommand names
+# the extra in one line when one of them is missing, before it parses anything.
+CONTRACT_EXTRA = ("schemathesis", "hypothesis", "pytest", "rich", "harfile", "junitparser")
+NEEDS_CONTRACT_EXTRA = frozenset({"contract", "fuzz", "replay"})
 DISTRIBUTION = "callback-contract-kit"
 # A process killed by SIGPIPE exits 128 + 13; a reader that went away (`callback-kit spec | head`) gets the same.
 BROKEN_PIPE = 141
@@ -116,20 +120,25 @@ def build_parsers(
             environ=environ,
         )
         if name == chosen:
-            loaded = _load(module_name)
+            loaded = _load(name, module_name)
             loaded.add_arguments(sub)
     return parser, parsers, loaded
 
 
-def _load(module_name: str) -> ModuleType:
+def _load(name: str, module_name: str) -> ModuleType:
+    missing = [package for package in CONTRACT_EXTRA if importlib.util.find_spec(package) is None]
+    if name in NEEDS_CONTRACT_EXTRA and missing:
+        raise MissingExtra(_extra_hint(missing[0]))
     try:
         return importlib.import_module(module_name)
-    except ModuleNotFoundError as missing:
-        if (missing.name or "").partition(".")[0] not in CONTRACT_EXTRA:
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] not in CONTRACT_EXTRA:
             raise
-        raise MissingExtra(
-            f"needs the contract extra ({missing.name} is not installed): pip install 'callback-contract-kit[contract]'"
-        ) from None
+        raise MissingExtra(_extra_hint(str(error.name))) from None
+
+
+def _extra_hint(package: str) -> str:
+    return f"needs the contract extra ({package} is not installed): pip install 'callback-contract-kit[contract]'"
 
 
 def _version() -> str:

@@ -100,10 +100,9 @@ class MockServer:
 def _served_app(settings: Settings) -> ASGIApp:
     """The app as `callback-kit serve` runs it: `create_app` wrapped so that a lost answer drops the connection."""
     with _import_quietly():
-        from callback_kit.mock_server import create_app
-        from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
+        from callback_kit.mock_server import serving_app
 
-        return DropConnectionMiddleware(create_app(settings))
+        return serving_app(settings)
 
 
 @contextlib.contextmanager
