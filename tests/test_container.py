@@ -27,7 +27,7 @@ import redis
 import yaml
 
 from callback_kit.cli import serve
-from callback_kit.cli.parser import EnvDefaults
+from callback_kit.cli.parser import KitParser
 from tests.installs import NO_NETWORK, ROOT, clean_env, run, shown, tool
 from tests.live import free_port
 
@@ -42,7 +42,7 @@ ADMIN = {"Authorization": "Bearer kit-admin-token"}
 
 def serve_variables() -> set[str]:
     """The environment variables `callback-kit serve` reads, from its own parser."""
-    parser = EnvDefaults(prog="serve")
+    parser = KitParser(prog="serve")
     serve.add_arguments(parser)
     return set(re.findall(r"CALLBACK_KIT_[A-Z_]+", parser.format_help()))
 
