@@ -75,9 +75,9 @@ OPTIONS = (
     Option("--exclude-checks", "leave these checks or groups out", metavar="NAME[,NAME...]"),
     Option(
         "--header",
-        "a header sent on every request, Schemathesis' included (a gateway's, say); repeatable; the variable "
-        "holds one header a line",
-        metavar="'NAME: VALUE'",
+        "a header sent on every request, Schemathesis' included (a gateway's, say), written 'NAME: VALUE'; "
+        "repeatable; the variable holds one header a line",
+        metavar="HEADER",
         kind="repeat",
         short="-H",
     ),

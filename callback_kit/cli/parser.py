@@ -16,7 +16,20 @@ from pathlib import Path
 from typing import Any
 
 # The words that stand for a value in every subcommand's help.
-METAVARS = ("URL", "TOKEN", "SECRET", "PATH", "N", "SECONDS", "COMMAND", "HOST", "NAME[,NAME...]")
+METAVARS = (
+    "URL",
+    "TOKEN",
+    "SECRET",
+    "PATH",
+    "N",
+    "SECONDS",
+    "COMMAND",
+    "HOST",
+    "HEADER",
+    "NAME[,NAME...]",
+    "ID[,ID...]",
+    "N[,N...]",
+)
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _TAKES_NO_VALUE = {"store_true", "store_false", "store_const", "count", "help", "version"}
 # Set on each option's Action: the variable it reads and the default it was declared with (the variable's
