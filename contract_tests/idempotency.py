@@ -70,16 +70,26 @@ def alias_header_is_equivalent(ctx: Context) -> None:
 
 
 @check("idempotency")
-def disagreeing_key_headers_are_rejected(ctx: Context) -> None:
-    """Both key headers with different keys is a malformed key."""
-    contract = ctx.contract
+def disagreeing_key_headers_follow_policy(ctx: Context) -> None:
+    """Key headers carrying different keys: the first header's key wins (`precedence`), or a malformed key."""
+    client, contract = ctx.client, ctx.contract
     if len(contract.headers) < 2:
         ctx.skip("the spec names a single key header")
     keys = {name: new_key() for name in contract.headers}
-    answer = ctx.client.callback(_some_exception(ctx), request_body("OPEN"), headers=keys)
-    ctx.require(
-        checks.rejected_with(answer, contract.key_invalid, contract, why="the key headers carry different keys")
-    )
+    if contract.on_disagreeing_headers == "reject":
+        answer = client.callback(_some_exception(ctx), request_body("OPEN"), headers=keys)
+        why = "the key headers carry different keys"
+        ctx.require(checks.rejected_with(answer, contract.key_invalid, contract, why=why))
+        return
+    exception, body = ctx.factory.create("OPEN", client.token), request_body("RESOLVED")
+    first = client.callback(exception, body, headers=keys)
+    ctx.require(checks.processed(first, contract, what=f"a callback keyed by {' and '.join(keys)} (different keys)"))
+    primary, *others = contract.headers
+    again = client.callback(exception, body, key=keys[primary], key_headers=(primary,))
+    ctx.require(checks.is_replay_of(first, again, contract))
+    for name in others:
+        alone = client.callback(exception, body, key=keys[name], key_headers=(name,))
+        ctx.require(checks.processed(alone, contract, what=f"the key {name} carried beside {primary}, sent alone"))
 
 
 @check("idempotency")

@@ -34,7 +34,6 @@ class Profile:
     retry_after: bool  # Retry-After on the in-flight 409 and the rate limit's 429
     raw_path_in_scope: bool  # the key's scope takes the path as spelled (Matcher) instead of lower-cased
     forbidden_as_text: bool  # the RBAC 403 is plain text `Forbidden`
-    keys_must_agree: bool  # both key headers with different values is a 400 (else the first one wins)
 
 
 PUBLISHED = Profile(
@@ -50,7 +49,6 @@ PUBLISHED = Profile(
     retry_after=True,
     raw_path_in_scope=False,
     forbidden_as_text=False,
-    keys_must_agree=True,
 )
 MATCHER = Profile(
     name="matcher",
@@ -65,7 +63,6 @@ MATCHER = Profile(
     retry_after=False,
     raw_path_in_scope=True,
     forbidden_as_text=True,
-    keys_must_agree=False,
 )
 PROFILES: dict[str, Profile] = {"published": PUBLISHED, "matcher": MATCHER}
 
@@ -93,7 +90,9 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
     # The reference reads the alias only as a fallback key, and ignores it when X-Idempotency-Key is present.
     params["IdempotencyKeyAlias"]["schema"] = {"type": "string"}
     operation = derived["paths"][CALLBACK_PATH]["post"]
-    operation["x-idempotency"]["errors"]["inFlight"].pop("retryAfterSeconds", None)  # Matcher sends none
+    idempotency = operation["x-idempotency"]
+    idempotency["errors"]["inFlight"].pop("retryAfterSeconds", None)  # Matcher sends none
+    idempotency["onDisagreeingHeaders"] = "precedence"  # Matcher reads X-Idempotency-Key, else Idempotency-Key
     ok_headers = operation["responses"]["200"]["headers"]
     ok_headers["X-Idempotency-Replayed"] = {
         "required": False,

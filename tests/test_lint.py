@@ -59,6 +59,14 @@ BROKEN: dict[str, tuple[Callable[[Spec], None], str]] = {
         lambda s: block(s).update(onDifferentBody="ignore"),
         "onDifferentBody must be 'replay' or 'reject'",
     ),
+    "unknown disagreeing-headers policy": (
+        lambda s: block(s).update(onDisagreeingHeaders="merge"),
+        "onDisagreeingHeaders must be 'precedence' or 'reject', got 'merge'",
+    ),
+    "no disagreeing-headers policy": (
+        lambda s: block(s).pop("onDisagreeingHeaders"),
+        "x-idempotency.onDisagreeingHeaders is missing",
+    ),
     "unknown scope part": (lambda s: block(s).update(scope=["tenant", "body"]), "x-idempotency.scope must name"),
     "bad pattern": (lambda s: block(s).update(keyPattern="[unclosed"), "keyPattern is not a regular expression"),
     "bad error code": (

@@ -30,7 +30,7 @@ EXPECTED: dict[str, set[int]] = {
     "first_processing_says_not_replayed": {3},
     "key_is_optional": {1},
     "alias_header_is_equivalent": {2},
-    "disagreeing_key_headers_are_rejected": {2},
+    "disagreeing_key_headers_follow_policy": {2},
     "concurrent_requests_are_processed_once": {5},
     "replay_does_not_apply_again": {7},
     "failed_request_is_not_stored": {7},
