@@ -30,6 +30,7 @@ from callback_kit.mock_server.types import Principal
 
 CALLBACK_PERMISSION = "callback:process"
 MIN_SECRET_BYTES = 32
+CREDENTIAL_DIGITS = 12  # of a SHA-256: enough to tell a handful of callers apart, too few to test guesses on
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,12 @@ def principal_of(scope: Scope) -> Principal | None:
     info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
     principal = info.get("principal") if isinstance(info, dict) else None
     return principal if isinstance(principal, Principal) else None
+
+
+def credential_digest(scope: Scope) -> str | None:
+    """A short digest of the request's Authorization header: tells refused callers apart, never shows a token."""
+    header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    return f"sha256:{hashlib.sha256(header).hexdigest()[:CREDENTIAL_DIGITS]}" if header is not None else None
 
 
 def anonymous(tenant: str, user: str) -> dict[str, Any]:

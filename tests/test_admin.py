@@ -4,6 +4,7 @@ reset, the request journal, the clock and the idempotency records."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -311,6 +312,14 @@ def test_journal_marks_replays(mock: Mock) -> None:
     assert [entry["replayed"] for entry in mock.journal()] == [True, False]
 
 
+def test_journal_says_which_callbacks_were_applied(mock: Mock) -> None:
+    """Only the first use of a key changed the exception: the replay and a refusal are not applied."""
+    mock.callback(ACME_OPEN, body(), key="apply-me")
+    mock.callback(ACME_OPEN, body(), key="apply-me")
+    mock.callback(ACME_RESOLVED, body("OPEN"))
+    assert [(e["status"], e["applied"]) for e in reversed(mock.journal())] == [(200, True), (200, None), (409, None)]
+
+
 def test_journal_records_refused_callbacks_with_their_code(mock: Mock) -> None:
     """Callbacks answered with an error are journaled with status and code."""
     mock.callback(ACME_RESOLVED, body("OPEN"))
@@ -318,11 +327,18 @@ def test_journal_records_refused_callbacks_with_their_code(mock: Mock) -> None:
     assert [(e["status"], e["code"]) for e in mock.journal()] == [(400, "MTCH-0001"), (409, "MTCH-0507")]
 
 
-def test_journal_skips_requests_refused_by_authentication(mock: Mock) -> None:
-    """Requests without a valid token never reach the journal."""
+def test_journal_records_requests_refused_by_authentication_by_a_digest_of_the_credential(mock: Mock) -> None:
+    """401s are journaled with no caller: a digest of the credential sent (none without a header), not the token."""
     mock.callback(ACME_OPEN, body(), token=None)
     mock.callback(ACME_OPEN, body(), token="no-such-token")
-    assert mock.journal() == []
+    newest, oldest = mock.journal()
+    assert [(e["status"], e["code"], e["tenant"], e["principal"]) for e in (oldest, newest)] == [
+        (401, "MTCH-0003", None, None),
+        (401, "MTCH-0003", None, None),
+    ]
+    assert oldest["credential"] is None
+    assert re.fullmatch(r"sha256:[0-9a-f]{12}", newest["credential"])
+    assert "no-such-token" not in json.dumps(newest)
 
 
 @pytest.mark.parametrize("tenant_token", [ACME_TOKEN, ACME_VIEWER_TOKEN], ids=["static", "static-forbidden"])

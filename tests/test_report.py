@@ -121,10 +121,69 @@ def test_a_new_key_while_the_first_attempt_is_processing_is_a_timeout_retry() ->
     assert findings(build_report(journal)) == [("new-key-after-timeout", ["r1", "r2"])]
 
 
-def test_a_new_key_after_the_first_attempt_answered_is_not_a_retry() -> None:
-    """`at` is when the answer was written: a request that started after it is a new callback."""
-    journal = [entry("r1", 1000, latency_ms=1000), entry("r2", 1010, key="key-2", latency_ms=5)]
+def test_a_new_key_after_the_first_attempt_answered_is_applied_more_than_once() -> None:
+    """Not a retry while processing (the first had answered), but the same callback applied twice all the same."""
+    journal = [entry("r1", 1500, latency_ms=1500), entry("r2", 2005, key="key-2", latency_ms=5)]
+    report = build_report(journal)
+    assert findings(report) == [("applied-more-than-once", ["r1", "r2"])]
+    assert "the same callback was applied 2 times (under 2 keys)" in report["clients"][0]["findings"][0]["summary"]
+
+
+def test_the_same_callback_applied_once_is_not_applied_more_than_once() -> None:
+    """A replay and a refusal of the same callback are not applications."""
+    journal = [entry("r1", 10), entry("r2", 50, replayed=True), entry("r3", 90, key="key-2", status=422, code="X")]
     assert findings(build_report(journal)) == []
+
+
+def test_a_keyless_retry_after_a_lost_answer_is_applied_more_than_once() -> None:
+    """Both keyless attempts were applied: reported as applied twice, besides the missing key."""
+    journal = [entry("r1", 10, key=None, fault="lost_response"), entry("r2", 500, key=None)]
+    report = build_report(journal)
+    assert findings(report) == [("applied-more-than-once", ["r1", "r2"]), ("callback-without-key", ["r1", "r2"])]
+    assert "applied 2 times (2 times without a key)" in report["clients"][0]["findings"][0]["summary"]
+
+
+def test_an_attempt_the_mock_journaled_as_not_applied_is_not_counted() -> None:
+    """The journal's own `applied` (a deduplicated 200 is not applied) wins over the status."""
+    journal = [entry("r1", 10), {**entry("r2", 500, key="key-2"), "applied": False}]
+    assert findings(build_report(journal)) == []
+
+
+def test_a_new_key_finding_is_not_repeated_as_applied_more_than_once() -> None:
+    """A lost answer retried under a new key is one finding, which already says how often it was applied."""
+    report = build_report([entry("r1", 10, fault="lost_response"), entry("r2", 500, key="key-2")])
+    assert findings(report) == [("new-key-after-lost-response", ["r1", "r2"])]
+
+
+def test_a_refused_credential_sent_again_is_an_unchanged_4xx() -> None:
+    """Refused callers are told apart by their credential digest; one that retries it unchanged is flagged."""
+    refused = {"tenant": None, "principal": None, "status": 401, "code": "MTCH-0003", "fingerprint": None}
+    journal = [
+        {**entry("r1", 10), **refused, "credential": "sha256:aaa"},
+        {**entry("r2", 60, key="key-2", exception=ACME_OPEN.replace("1", "2")), **refused, "credential": "sha256:aaa"},
+        {**entry("r3", 90), **refused, "credential": "sha256:bbb"},
+    ]
+    report = build_report(journal)
+    assert [(c["principal"], c["credential"], c["verdict"]) for c in report["clients"]] == [
+        (None, "sha256:aaa", "1 finding"),
+        (None, "sha256:bbb", "clean"),
+    ]
+    (finding,) = report["clients"][0]["findings"]
+    assert (finding["pattern"], [e["requestId"] for e in finding["evidence"]]) == (
+        "unchanged-4xx-retried",
+        ["r1", "r2"],
+    )
+    assert finding["summary"].startswith("credential sha256:aaa: 401 MTCH-0003, sent again unchanged 1 time(s)")
+
+
+def test_evidence_names_each_start_time_in_start_order() -> None:
+    """`startedAt` is the answer time less the latency; the evidence is ordered by it."""
+    journal = [entry("r2", 305, key="key-2", latency_ms=5), entry("r1", 1000, latency_ms=1000)]
+    (finding,) = build_report(journal)["clients"][0]["findings"]
+    assert [(e["requestId"], e["startedAt"]) for e in finding["evidence"]] == [
+        ("r1", "2026-11-01T09:00:00.000Z"),
+        ("r2", "2026-11-01T09:00:00.300Z"),
+    ]
 
 
 def test_a_same_key_retry_while_processing_is_not_flagged() -> None:

@@ -1,15 +1,17 @@
 """The retry report: what the request journal says about each client's retry logic.
 
 `build_report(entries)` takes journal entries (oldest first, as `Store.journal` returns them) and names, for
-each client (tenant, principal), the patterns that lose or duplicate work, each finding citing its entries:
+each client (tenant and principal; a refused caller by its credential digest), the patterns that lose or
+duplicate work, each finding citing its entries (in the order they started):
 
     new-key-after-lost-response     the answer was lost, and the same callback came again under a new key
     new-key-after-timeout           the same callback came under a new key while the first was still processing
+    applied-more-than-once          the same callback was applied more than once, and no new-key finding says so
     key-reused-with-different-body  a key whose answer was stored (or in flight) came with another body
-    unchanged-4xx-retried           a request refused with a final 4xx came again unchanged, and was refused again
+    unchanged-4xx-retried           a request refused with a final 4xx (or a refused credential) came again unchanged
     retry-ignores-retry-after       a retry came before the Retry-After of the answer it retried had passed
     retry-without-backoff           three or more attempts whose waits never grew
-    callback-without-key            callbacks without an idempotency key
+    callback-without-key            callbacks without an idempotency key (security's refusals aside)
 
 A pure function: no I/O and no clock of its own. An entry's `at` is when its answer was written, so the
 attempt started `latencyMs` earlier; attempts are compared in the order they started. "The same request" is

@@ -7,6 +7,7 @@ from typing import Literal
 Pattern = Literal[
     "new-key-after-lost-response",
     "new-key-after-timeout",
+    "applied-more-than-once",
     "key-reused-with-different-body",
     "unchanged-4xx-retried",
     "retry-ignores-retry-after",
@@ -18,6 +19,8 @@ ADVICE: dict[Pattern, str] = {
     "replayed instead of the callback being applied again.",
     "new-key-after-timeout": "A timeout does not mean the callback failed: retry with the SAME key (409 while it is "
     "still processing, then the stored answer), never with a new one.",
+    "applied-more-than-once": "Send a callback once and retry it with the SAME key, whatever went wrong (a timeout, "
+    "a lost answer): the stored answer is replayed instead of the callback being applied again.",
     "key-reused-with-different-body": "Give every new callback body a new key: a key already answered replays its "
     "first answer, and the new body is never applied.",
     "unchanged-4xx-retried": "A 4xx other than 409 MTCH-0018 and 429 does not go away on retry: fix the request "

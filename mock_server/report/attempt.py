@@ -51,7 +51,20 @@ class Attempt:
 
     @property
     def applied(self) -> bool:
+        """The callback changed the exception: as the mock journaled it, else any fresh answer below 400."""
+        applied = self.entry.get("applied")
+        if isinstance(applied, bool):
+            return applied
         return 0 < self.status < 400 and self.entry.get("replayed") is not True
+
+    @property
+    def refused(self) -> bool:
+        """Security refused the caller (401 or 403): the entry names a credential digest, not a principal."""
+        return self.status in (401, 403)
+
+    @property
+    def credential(self) -> str | None:
+        return self.entry.get("credential")
 
     @property
     def retryable(self) -> bool:

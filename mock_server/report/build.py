@@ -9,20 +9,23 @@ from typing import Any
 from callback_kit.mock_server.report.attempt import Attempt, to_attempt, with_bodies
 from callback_kit.mock_server.report.patterns import findings as all_findings
 
+Client = tuple[str | None, str | None, str | None]  # tenant, principal, credential digest (of a refused caller)
+
 
 def build_report(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The retry report of these journal entries (oldest first): per client, counts, findings and a verdict."""
-    clients: dict[tuple[str | None, str | None], list[Attempt]] = defaultdict(list)
+    clients: dict[Client, list[Attempt]] = defaultdict(list)
     for entry in entries:
-        clients[(entry.get("tenant"), entry.get("principal"))].append(to_attempt(entry))
+        clients[_client(entry)].append(to_attempt(entry))
     sections: list[dict[str, Any]] = []
-    for (tenant, principal), journaled in sorted(clients.items(), key=lambda item: (str(item[0][1]), str(item[0][0]))):
+    for (tenant, principal, credential), journaled in sorted(clients.items(), key=lambda item: _order(*item[0])):
         attempts = sorted(with_bodies(journaled), key=lambda a: a.start)  # stable: ties keep the journal's order
         findings = sorted(all_findings(attempts), key=lambda f: (f["startedAt"], f["pattern"]))
         sections.append(
             {
                 "tenant": tenant,
                 "principal": principal,
+                "credential": credential,
                 "counts": _counts(attempts),
                 "verdict": _verdict(len(findings)),
                 "findings": findings,
@@ -37,6 +40,16 @@ def build_report(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "to": entries[-1].get("at") if entries else None,
         "clients": sections,
     }
+
+
+def _client(entry: dict[str, Any]) -> Client:
+    """Who sent an entry: its tenant and principal, or for a refused caller the digest of its credential."""
+    principal = entry.get("principal")
+    return entry.get("tenant"), principal, None if principal else entry.get("credential")
+
+
+def _order(tenant: str | None, principal: str | None, credential: str | None) -> tuple[str, str, str]:
+    return str(principal), str(tenant), str(credential)
 
 
 def _counts(attempts: list[Attempt]) -> dict[str, int]:

@@ -30,6 +30,7 @@ def _evidence(attempt: Attempt) -> dict[str, Any]:
     fault = entry.get("fault") or {}
     return {
         "requestId": entry.get("requestId"),
+        "startedAt": iso(attempt.start),
         "at": entry.get("at"),
         "exceptionId": entry.get("exceptionId"),
         "idempotencyKey": attempt.key,

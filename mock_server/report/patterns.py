@@ -15,16 +15,19 @@ GROWTH = 1.5
 
 
 def findings(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
-    yield from _new_key_retries(attempts)
+    """Every finding of one client's attempts."""
+    explained: set[Attempt] = set()  # the attempts a new-key finding already cites
+    yield from _new_key_retries(attempts, explained)
+    yield from _applied_again(attempts, explained)
     yield from _keys_reused(attempts)
     yield from _unchanged_4xx(attempts)
     yield from _retry_timing(attempts)
-    without = [a for a in attempts if a.key is None]
+    without = [a for a in attempts if a.key is None and not a.refused]  # a refused caller's fault is its token
     if without:
         yield finding("callback-without-key", f"{len(without)} callback(s) carried no idempotency key", without)
 
 
-def _new_key_retries(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
+def _new_key_retries(attempts: list[Attempt], explained: set[Attempt]) -> Iterable[dict[str, Any]]:
     for group in groups(attempts, lambda a: (a.exception, a.body) if a.body else None):
         chains: dict[tuple[Pattern, int], list[Attempt]] = {}
         root: dict[int, int] = {}
@@ -50,7 +53,29 @@ def _new_key_retries(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
                 what = f"the same callback was sent again under {new_keys} new key(s) while an attempt was processing"
             applied = sum(a.applied for a in chain)
             summary = f"exception {chain[0].entry.get('exceptionId')}: {what}; it was applied {applied} times"
+            explained.update(chain)
             yield finding(pattern, summary, chain)
+
+
+def _applied_again(attempts: list[Attempt], explained: set[Attempt]) -> Iterable[dict[str, Any]]:
+    """The same callback (exception and body) applied more than once, when no new-key finding already says so.
+
+    Whatever the timing: a retry under a new key after the client gave up on an answer that came later, a
+    keyless retry after a lost answer, the same callback sent again an hour later.
+    """
+    for group in groups(attempts, lambda a: (a.exception, a.body) if a.body else None):
+        applied = [a for a in group if a.applied]
+        if len(applied) < 2 or all(a in explained for a in applied):
+            continue
+        keyed = [a for a in applied if a.key]
+        how = [f"under {_many(len({a.key for a in keyed}), 'key')}"] if keyed else []
+        if len(keyed) < len(applied):
+            how.append(f"{_many(len(applied) - len(keyed), 'time')} without a key")
+        summary = (
+            f"exception {applied[0].entry.get('exceptionId')}: the same callback was applied {len(applied)} times "
+            f"({' and '.join(how)})"
+        )
+        yield finding("applied-more-than-once", summary, applied)
 
 
 def _keys_reused(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
@@ -84,11 +109,21 @@ def _keys_reused(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
 
 def _unchanged_4xx(attempts: list[Attempt]) -> Iterable[dict[str, Any]]:
     def same_refusal(a: Attempt) -> Hashable | None:
+        if a.refused:  # the credential is what was refused, whatever the exception and body
+            return ("credential", a.credential, a.status, a.entry.get("code"))
         final = 400 <= a.status < 500 and not a.retryable
         return (a.exception, a.body, a.status, a.entry.get("code")) if final and a.body else None
 
     for group in groups(attempts, same_refusal):
-        if len(group) > 1:
+        if len(group) > 1 and group[0].refused:
+            first = group[0].entry
+            sent = f"credential {first.get('credential')}" if first.get("credential") else "no credential"
+            summary = (
+                f"{sent}: {first.get('status')} {first.get('code')}, sent again unchanged {len(group) - 1} time(s), "
+                "refused the same way"
+            )
+            yield finding("unchanged-4xx-retried", summary, group)
+        elif len(group) > 1:
             first = group[0].entry
             summary = (
                 f"exception {first.get('exceptionId')}: {first.get('status')} {first.get('code')} "
@@ -135,6 +170,10 @@ def _retry_chains(group: list[Attempt]) -> Iterable[list[Attempt]]:
             chain = []
     if len(chain) >= 3:
         yield chain
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _ms(seconds: float) -> str:
