@@ -457,6 +457,16 @@ def test_hits_are_counted_per_counter_and_window(store: Store, run: Run) -> None
     assert run(store.hit("acme", NOW, 60)) == 4
 
 
+def test_hits_can_be_read_without_counting_one(store: Store, run: Run) -> None:
+    """`hits` reads a window's count as `hit` left it, and a window never hit as 0."""
+    assert run(store.hits("acme", NOW)) == 0
+    run(store.hit("acme", NOW, 60))
+    run(store.hit("acme", NOW, 60))
+    assert [run(store.hits("acme", NOW)) for _ in range(2)] == [2, 2]
+    assert run(store.hits("acme", NOW + 60)) == 0
+    assert run(store.hit("acme", NOW, 60)) == 3
+
+
 def test_settings_can_be_set_read_and_cleared(store: Store, run: Run) -> None:
     """A setting reads back what was last set, and None once cleared or never set."""
     assert run(store.get_setting("clock_offset")) is None
