@@ -9,6 +9,7 @@ layers after [Routing] acts on the callback operation only: `scope.CallbackLayer
     RequestId                       X-Request-Id on every answer, errors included
     BodyLimit                       413 before anything reads an oversized body
     MediaType                       the media type in lower case, before Connexion picks a validator
+    ServedSpec                      the served /openapi.json names the server it was read from (Swagger UI's list)
     [Exception] → [SwaggerUI] → [Routing]
     Moment                          one settings read: the request's time and fault rules
     Journal                         one journal entry per callback, whatever answers it (security's refusals too)
@@ -45,9 +46,11 @@ from callback_kit.mock_server.middleware.journal import JournalMiddleware
 from callback_kit.mock_server.middleware.media_type import MediaTypeMiddleware
 from callback_kit.mock_server.middleware.moment import MomentMiddleware
 from callback_kit.mock_server.middleware.request_id import RequestIdMiddleware
+from callback_kit.mock_server.middleware.served_spec import ServedSpecMiddleware
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, Profile
 from callback_kit.mock_server.types import Store
 
+ADMIN_BASE_PATH = "/_mock"  # where `app.create_app` mounts the admin API
 OUTSIDE = MiddlewarePosition.BEFORE_EXCEPTION  # around Connexion's error handling
 BEFORE_SECURITY = MiddlewarePosition.BEFORE_SECURITY  # after routing, around the security step
 BEFORE_VALIDATION = MiddlewarePosition.BEFORE_VALIDATION  # after routing and security
@@ -82,6 +85,7 @@ def callback_stack(
         Layer(RequestIdMiddleware, OUTSIDE),
         Layer(BodyLimitMiddleware, OUTSIDE, {"limit": max_body_bytes}),
         Layer(MediaTypeMiddleware, OUTSIDE),
+        Layer(ServedSpecMiddleware, OUTSIDE, {"base_paths": ["", ADMIN_BASE_PATH]}),
         Layer(MomentMiddleware, BEFORE_SECURITY, shared),
         Layer(JournalMiddleware, BEFORE_SECURITY, {**shared, "key_headers": list(contract.headers)}),
         *([] if auth else [Layer(AnonymousMiddleware, BEFORE_VALIDATION, {"tenant": DEFAULT_TENANT})]),
