@@ -353,7 +353,7 @@ def test_an_entry_without_a_valid_time_is_named() -> None:
 RESOLVE = {"externalSystem": "JIRA", "externalIssueId": "RECON-7", "status": "RESOLVED"}
 INVALID = {**RESOLVE, "status": "DONE"}
 TIMEOUT = 0.5  # both clients' read timeout; the slow faults below outlast it
-SCENARIOS = ("lost", "slow", "busy", "reuse", "invalid", "unavailable", "loop", "nokey")
+SCENARIOS = ("lost", "slow", "stale", "busy", "reuse", "invalid", "unavailable", "loop", "nokey")
 
 
 class Integrator:
@@ -384,6 +384,9 @@ def bad_client(client: Integrator, targets: dict[str, str]) -> dict[Pattern, lis
     client.send(targets["lost"], RESOLVE, new_key(), "lost-2")
     assert client.send(targets["slow"], RESOLVE, new_key(), "slow-1") is None
     client.send(targets["slow"], RESOLVE, new_key(), "slow-2")
+    assert client.send(targets["stale"], RESOLVE, new_key(), "stale-1") is None
+    time.sleep(0.6)  # gave up at 0.5 s, retries at 1.1 s: the first attempt was answered (unheard) at 0.8 s
+    client.send(targets["stale"], RESOLVE, new_key(), "stale-2")
     key = new_key()
     client.send(targets["reuse"], RESOLVE, key, "reuse-1")
     client.send(targets["reuse"], {**RESOLVE, "externalIssueId": "RECON-8"}, key, "reuse-2")
@@ -405,6 +408,7 @@ def bad_client(client: Integrator, targets: dict[str, str]) -> dict[Pattern, lis
     return {
         "new-key-after-lost-response": [ids("lost-1", "lost-2")],
         "new-key-after-timeout": [ids("slow-1", "slow-2")],
+        "applied-more-than-once": [ids("stale-1", "stale-2")],
         "key-reused-with-different-body": [ids("reuse-1", "reuse-2")],
         "unchanged-4xx-retried": [ids("invalid-1", "invalid-2")],
         "retry-ignores-retry-after": [ids("unavailable-1", "unavailable-2"), ids("busy-2", "busy-3", "busy-4")],
@@ -464,6 +468,7 @@ def provision(http: httpx.Client) -> dict[str, str]:
     rules = {
         "lost": {"action": "lost_response", "times": 1},
         "slow": {"action": "slow_processing", "ms": 1000, "times": 1},
+        "stale": {"action": "latency", "ms": 800, "times": 1},
         "busy": {"action": "slow_processing", "ms": 1000, "times": 1},
         "unavailable": {"action": "status", "status": 503, "retryAfter": 1, "times": 1},
         "loop": {"action": "status", "status": 503, "retryAfter": 0, "times": 3},
