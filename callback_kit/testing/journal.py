@@ -35,7 +35,7 @@ class JournalEntry:
     """The request held its idempotency key while it was processed."""
     latency_ms: float
     applied: bool | None = None
-    """The callback changed the exception (None: the mock did not say, e.g. an entry from before it did)."""
+    """The callback changed the exception (a replay or a deduplicated 200 did not; None: not said)."""
     credential: str | None = None
     """For a request security refused (401, 403): a digest of its Authorization header, never the token."""
 

@@ -109,7 +109,7 @@ class JournalMiddleware(CallbackLayer):
             "fault": fault.describe() if fault else None,
             "claimed": claim is not None,
             "latencyMs": round((time.perf_counter() - started) * 1000, 3),
-            "applied": stashed(scope, "applied", bool),
+            "applied": stashed(scope, "applied", bool) is True,  # a replay or a deduplicated 200 is not
             "credential": credential_digest(scope) if answer["status"] in REFUSED else None,
         }
         try:
