@@ -30,7 +30,9 @@ HEADER = b"x-mock-fault"
 Action = Literal["latency", "status", "lost_response", "slow_processing"]
 ACTIONS: tuple[Action, ...] = ("latency", "status", "lost_response", "slow_processing")
 FORCED_STATUSES = (429, 500, 503)
-FIRING_WINDOW = (0.0, 86_400.0)  # start and length of the window a rule's `times` are counted in
+# The one window a rule's `times` are counted in: from the epoch to the year 2286, so that no store collects the
+# count while the rule lives (SQLite drops windows that ended over a day ago; a day-long window from 1970 had).
+FIRING_WINDOW = (0.0, 1e10)
 
 
 @dataclass(frozen=True)
