@@ -95,6 +95,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         handler=callbacks,
         error_response=respond,
+        credential_key=tokens.admin_token.encode(),
     ):
         app.add_middleware(layer.middleware, position=layer.position, **layer.options)
     for kind in (MockError, ProblemException, HTTPException, Exception):

@@ -30,7 +30,7 @@ from callback_kit.mock_server.types import Principal
 
 CALLBACK_PERMISSION = "callback:process"
 MIN_SECRET_BYTES = 32
-CREDENTIAL_DIGITS = 12  # of a SHA-256: enough to tell a handful of callers apart, too few to test guesses on
+CREDENTIAL_DIGITS = 12  # of an HMAC-SHA-256: plenty to tell a handful of refused callers apart
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,15 @@ def principal_of(scope: Scope) -> Principal | None:
     return principal if isinstance(principal, Principal) else None
 
 
-def credential_digest(scope: Scope) -> str | None:
-    """A short digest of the request's Authorization header: tells refused callers apart, never shows a token."""
+def credential_digest(scope: Scope, key: bytes) -> str | None:
+    """A short digest of the request's Authorization header, to tell refused callers apart without their token.
+
+    Keyed (HMAC) with the admin token: whoever reads a copied journal or report cannot confirm a guessed token.
+    """
     header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-    return f"sha256:{hashlib.sha256(header).hexdigest()[:CREDENTIAL_DIGITS]}" if header is not None else None
+    if header is None:
+        return None
+    return f"hmac:{hmac.new(key, header, hashlib.sha256).hexdigest()[:CREDENTIAL_DIGITS]}"
 
 
 def anonymous(tenant: str, user: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 
 from callback_kit.contract import idempotency_contract, load_spec
 from callback_kit.mock_server.clock import iso
+from callback_kit.mock_server.settings import Settings
 from callback_kit.mock_server.types import STATUSES
 from tests.mock_client import (
     ACME,
@@ -337,8 +338,19 @@ def test_journal_records_requests_refused_by_authentication_by_a_digest_of_the_c
         (401, "MTCH-0003", None, None),
     ]
     assert oldest["credential"] is None
-    assert re.fullmatch(r"sha256:[0-9a-f]{12}", newest["credential"])
+    assert re.fullmatch(r"hmac:[0-9a-f]{12}", newest["credential"])
     assert "no-such-token" not in json.dumps(newest)
+
+
+def test_the_credential_digest_is_keyed_with_the_admin_token() -> None:
+    """The same refused token gets another digest under another admin token: a copied journal confirms no guess."""
+    digests = []
+    for admin_token in ("first-admin-token", "second-admin-token"):
+        with Mock(Settings(admin_token=admin_token)) as running:
+            running.callback(ACME_OPEN, body(), token="no-such-token")
+            (entry,) = running.admin("GET", "/journal", token=admin_token).json()
+            digests.append(entry["credential"])
+    assert digests[0] != digests[1]
 
 
 @pytest.mark.parametrize("tenant_token", [ACME_TOKEN, ACME_VIEWER_TOKEN], ids=["static", "static-forbidden"])

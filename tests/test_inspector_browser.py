@@ -195,7 +195,7 @@ def test_a_refused_caller_and_a_spent_fault_rule_are_named_for_what_they_are(moc
     assert httpx.post(f"{mock.url}/v1/exceptions/{ACME_OPEN}/callback", json=RESOLVE, headers=bad).status_code == 401
     page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
     heading = page.wait_for("return document.querySelector('#report [data-credential] h3')?.innerText")
-    assert heading.startswith("refused sha256:")
+    assert heading.startswith("refused hmac:")
     assert "never authenticated" in heading
     assert "no tenant" in heading
     assert "spent" in page.wait_for("return document.querySelector('#faults tbody tr')?.innerText")

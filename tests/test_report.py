@@ -159,21 +159,21 @@ def test_a_refused_credential_sent_again_is_an_unchanged_4xx() -> None:
     """Refused callers are told apart by their credential digest; one that retries it unchanged is flagged."""
     refused = {"tenant": None, "principal": None, "status": 401, "code": "MTCH-0003", "fingerprint": None}
     journal = [
-        {**entry("r1", 10), **refused, "credential": "sha256:aaa"},
-        {**entry("r2", 60, key="key-2", exception=ACME_OPEN.replace("1", "2")), **refused, "credential": "sha256:aaa"},
-        {**entry("r3", 90), **refused, "credential": "sha256:bbb"},
+        {**entry("r1", 10), **refused, "credential": "hmac:aaa"},
+        {**entry("r2", 60, key="key-2", exception=ACME_OPEN.replace("1", "2")), **refused, "credential": "hmac:aaa"},
+        {**entry("r3", 90), **refused, "credential": "hmac:bbb"},
     ]
     report = build_report(journal)
     assert [(c["principal"], c["credential"], c["verdict"]) for c in report["clients"]] == [
-        (None, "sha256:aaa", "1 finding"),
-        (None, "sha256:bbb", "clean"),
+        (None, "hmac:aaa", "1 finding"),
+        (None, "hmac:bbb", "clean"),
     ]
     (finding,) = report["clients"][0]["findings"]
     assert (finding["pattern"], [e["requestId"] for e in finding["evidence"]]) == (
         "unchanged-4xx-retried",
         ["r1", "r2"],
     )
-    assert finding["summary"].startswith("credential sha256:aaa: 401 MTCH-0003, sent again unchanged 1 time(s)")
+    assert finding["summary"].startswith("credential hmac:aaa: 401 MTCH-0003, sent again unchanged 1 time(s)")
 
 
 def test_evidence_names_each_start_time_in_start_order() -> None:

@@ -75,6 +75,7 @@ def callback_stack(
     auth: bool,
     max_body_bytes: int,
     handler: CallbackHandler,
+    credential_key: bytes,
     error_response: Callable[[BaseException], Response],
 ) -> list[Layer]:
     """The kit's layers, outermost first (of several at one position, Connexion makes the first the outermost)."""
@@ -87,7 +88,11 @@ def callback_stack(
         Layer(MediaTypeMiddleware, OUTSIDE),
         Layer(ServedSpecMiddleware, OUTSIDE, {"base_paths": ["", ADMIN_BASE_PATH]}),
         Layer(MomentMiddleware, BEFORE_SECURITY, shared),
-        Layer(JournalMiddleware, BEFORE_SECURITY, {**shared, "key_headers": list(contract.headers)}),
+        Layer(
+            JournalMiddleware,
+            BEFORE_SECURITY,
+            {**shared, "key_headers": list(contract.headers), "credential_key": credential_key},
+        ),
         *([] if auth else [Layer(AnonymousMiddleware, BEFORE_VALIDATION, {"tenant": DEFAULT_TENANT})]),
         Layer(FaultMiddleware, BEFORE_VALIDATION, {"store": store}),
         Layer(

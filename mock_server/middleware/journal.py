@@ -2,8 +2,9 @@
 
 It sits before the security step, so it also sees the requests that security refuses (401, 403) and those
 that validation rejects. A refused request's caller is unknown: its entry carries `credential`, a digest of
-the Authorization header (`auth.credential_digest`), never the token. An entry is written before the last
-byte of the response is sent, so a client that has its answer can read the entry straight away.
+the Authorization header keyed with the admin token (`auth.credential_digest`), never the token. An entry is
+written before the last byte of the response is sent, so a client that has its answer can read the entry
+straight away.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 class JournalMiddleware(CallbackLayer):
     """Records one journal entry per callback request."""
 
-    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, key_headers: list[str]):
+    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, key_headers: list[str], credential_key: bytes):
         super().__init__(app)
+        self._credential_key = credential_key
         self.store = store
         self.clock = clock
         self._key_headers = [name.lower().encode("latin-1") for name in key_headers]
@@ -110,7 +112,7 @@ class JournalMiddleware(CallbackLayer):
             "claimed": claim is not None,
             "latencyMs": round((time.perf_counter() - started) * 1000, 3),
             "applied": stashed(scope, "applied", bool) is True,  # a replay or a deduplicated 200 is not
-            "credential": credential_digest(scope) if answer["status"] in REFUSED else None,
+            "credential": credential_digest(scope, self._credential_key) if answer["status"] in REFUSED else None,
         }
         try:
             await self.store.append_journal(entry)
