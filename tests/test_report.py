@@ -1,4 +1,4 @@
-"""The retry report (`mock_server/report.py`) and `callback-kit report` (`callback_kit/cli/report.py`).
+"""The retry report (`mock_server/report/`) and `callback-kit report` (`callback_kit/cli/report.py`).
 
 First `build_report` on hand-built journal entries, one pattern at a time; then two scripted integrators
 against a live mock with injected faults: a bad one, whose every bad habit is flagged with the requests it

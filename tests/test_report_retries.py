@@ -136,14 +136,17 @@ def test_a_token_without_the_permission_retried_is_reported_apart_from_others(ht
 def test_the_command_names_a_refused_caller_by_its_credential(
     http: httpx.Client, mock: LiveMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`callback-kit report` prints the refused caller's credential digest, not "None (tenant None)"."""
+    """`callback-kit report` names the refused caller by its credential digest, with evidence at start times."""
     exception = open_exception(http)
     for _ in range(2):
         send(http, exception, token=REVOKED_TOKEN)
-    digest = settled_report(http, 2)["clients"][0]["credential"]
+    (client,) = settled_report(http, 2)["clients"]
+    digest, starts = client["credential"], [e["startedAt"] for e in client["findings"][0]["evidence"]]
     parser = argparse.ArgumentParser()
     report_cli.add_arguments(parser)
     assert report_cli.run(parser.parse_args(["--base-url", mock.url])) == 1
     out = capsys.readouterr().out
     assert f"refused caller (credential {digest}, never authenticated): 2 requests" in out
     assert "None" not in out
+    printed = [line.split()[0] for line in out.splitlines() if line.strip().endswith("MTCH-0003, no key")]
+    assert printed == starts == sorted(starts)  # evidence lines: each request's start time, in start order
