@@ -27,7 +27,7 @@ from callback_kit.mock_server.auth import Authenticator, TokenTable, bearer_hand
 from callback_kit.mock_server.clock import Clock
 from callback_kit.mock_server.errors import BadRequest, MockError, from_exception, render
 from callback_kit.mock_server.handlers import CallbackHandler
-from callback_kit.mock_server.middleware import callback_stack
+from callback_kit.mock_server.middleware import ADMIN_BASE_PATH, callback_stack
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
 from callback_kit.mock_server.scope import CALLBACK_OPERATION
 from callback_kit.mock_server.seed import load_exceptions
@@ -81,7 +81,7 @@ def create_app(
     app.add_api(spec, resolver=resolver)
     app.add_api(
         load_spec(ADMIN_SPEC),
-        base_path="/_mock",
+        base_path=ADMIN_BASE_PATH,
         resolver=resolver,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
@@ -95,6 +95,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         handler=callbacks,
         error_response=respond,
+        credential_key=tokens.admin_token.encode(),
     ):
         app.add_middleware(layer.middleware, position=layer.position, **layer.options)
     for kind in (MockError, ProblemException, HTTPException, Exception):

@@ -73,17 +73,26 @@ def render(report: dict[str, Any], out: TextIO) -> None:
     for client in report["clients"]:
         counts = client["counts"]
         out.write(
-            f"\n{client['principal']} (tenant {client['tenant']}): {_many(counts['requests'], 'request')}, "
+            f"\n{client_name(client)}: {_many(counts['requests'], 'request')}, "
             f"{_many(counts['replays'], 'replay')}, {_many(counts['errors'], 'error')}, "
             f"{_many(counts['lostResponses'], 'answer')} lost -- {client['verdict']}\n"
         )
         for finding in client["findings"]:
             out.write(f"  [{finding['pattern']}] {finding['summary']}\n")
-            for cited in finding["evidence"]:
-                out.write(f"      {cited['at']}  {cited['requestId']}  {_outcome(cited)}\n")
+            for cited in finding["evidence"]:  # in the order they started, each at its start time
+                out.write(f"      {cited.get('startedAt') or cited['at']}  {cited['requestId']}  {_outcome(cited)}\n")
             if finding.get("omitted"):
                 out.write(f"      ... and {finding['omitted']} more\n")
             out.write(f"    advice: {finding['advice']}\n")
+
+
+def client_name(client: dict[str, Any]) -> str:
+    """A client as people read it: its principal and tenant, or the credential a refused caller kept sending."""
+    if client.get("principal"):
+        return f"{client['principal']} (tenant {client['tenant']})" if client.get("tenant") else client["principal"]
+    if client.get("credential"):
+        return f"refused caller (credential {client['credential']}, never authenticated)"
+    return "refused caller (no credential sent)"
 
 
 def _outcome(cited: dict[str, Any]) -> str:

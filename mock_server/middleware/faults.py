@@ -13,7 +13,15 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callback_kit.mock_server.auth import principal_of
-from callback_kit.mock_server.faults import HEADER, Fault, forced_error, from_rule, parse_header
+from callback_kit.mock_server.faults import (
+    FIRING_WINDOW,
+    HEADER,
+    Fault,
+    firings,
+    forced_error,
+    from_rule,
+    parse_header,
+)
 from callback_kit.mock_server.middleware.moment import moment_of
 from callback_kit.mock_server.scope import CallbackLayer, buffer_body, exception_id, stash
 from callback_kit.mock_server.types import Store
@@ -61,7 +69,7 @@ class FaultMiddleware(CallbackLayer):
             if self.rng.random() >= rule["probability"]:
                 continue
             if rule.get("times") is not None:
-                used = await self.store.hit(f"fault:{rule['id']}", 0.0, 86_400.0)
+                used = await self.store.hit(firings(rule["id"]), *FIRING_WINDOW)
                 if used > rule["times"]:
                     continue
             return from_rule(rule)

@@ -270,6 +270,11 @@ class RedisStore:
             hits, _ = await pipe.execute()
         return int(hits)
 
+    async def hits(self, counter: str, window_start: float) -> int:
+        async with _unavailable_on_failure():
+            value = await self._redis.get(self._key("hits", f"{counter}@{window_start:.0f}"))
+        return int(value or 0)
+
     async def get_setting(self, name: str) -> str | None:
         async with _unavailable_on_failure():
             value = await self._redis.hget(self._key("settings"), name)
