@@ -11,6 +11,8 @@ each client (tenant, principal), the patterns that lose or duplicate work, each 
     retry-without-backoff           three or more attempts whose waits never grew
     callback-without-key            callbacks without an idempotency key
 
+Beside the findings, `violations` lists the contract violations the entries carry (a validating proxy's).
+
 A pure function: no I/O and no clock of its own. An entry's `at` is when its answer was written, so the
 attempt started `latencyMs` earlier; attempts are compared in the order they started. "The same request" is
 the same exception and body (fingerprint); an entry journaled without its body (a fault that answered before
@@ -27,6 +29,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from callback_kit.mock_server.clock import iso
+from callback_kit.mock_server.violations import violations_of
 
 Pattern = Literal[
     "new-key-after-lost-response",
@@ -121,9 +124,11 @@ def build_report(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     total = sum(len(s["findings"]) for s in sections)
+    violations = violations_of(entries)
     return {
-        "verdict": _verdict(total),
+        "verdict": _verdict(total, len(violations)),
         "findings": total,
+        "violations": violations,
         "entries": len(entries),
         "from": entries[0].get("at") if entries else None,
         "to": entries[-1].get("at") if entries else None,
@@ -322,8 +327,9 @@ def _counts(attempts: list[Attempt]) -> dict[str, int]:
     }
 
 
-def _verdict(findings: int) -> str:
-    return "clean" if not findings else f"{findings} finding{'s' if findings > 1 else ''}"
+def _verdict(findings: int, violations: int = 0) -> str:
+    parts = [f"{n} {noun}{'s' if n > 1 else ''}" for n, noun in ((findings, "finding"), (violations, "violation")) if n]
+    return ", ".join(parts) or "clean"
 
 
 def _ms(seconds: float) -> str:
