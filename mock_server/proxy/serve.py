@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import logging.config
+import signal
 import sys
+from typing import Any
 
 import uvicorn
 
-from callback_kit.mock_server.asgi import log_config
+from callback_kit.mock_server.asgi import Stopped, Stopper, log_config
 from callback_kit.mock_server.proxy.app import create_proxy_app
 from callback_kit.mock_server.proxy.settings import ProxySettings
 from callback_kit.mock_server.settings import Settings
@@ -25,6 +27,19 @@ PREFIX = "callback-kit proxy"
 
 def run(settings: ProxySettings) -> int:
     """Serve until Ctrl-C or SIGTERM (then 0); a configuration problem raises `StartupError`."""
+    stopper = Stopper()
+    previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(settings, stopper)
+    except (KeyboardInterrupt, Stopped):
+        _say("stopped")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(settings: ProxySettings, stopper: Stopper) -> int:
     # The mock's own checks and logging set-up read these two fields of its settings.
     logging_settings = Settings(store_url=settings.store_url, spec_path=settings.spec_path)
     check_spec(logging_settings)
@@ -42,7 +57,10 @@ def run(settings: ProxySettings) -> int:
             "admin API at /_mock/docs/, inspector at /_mock/ui",
             prefix="callback-kit",
         )
-        server = uvicorn.Server(uvicorn.Config(application, log_config=config, log_level="warning", access_log=False))
+        # Neither a second Date nor a Server header: the upstream's answer goes out with its own only.
+        options: dict[str, Any] = {"log_config": config, "log_level": "warning", "access_log": False}
+        options.update(server_header=False, date_header=False)
+        server = stopper.server = uvicorn.Server(uvicorn.Config(application, **options))
         server.run(sockets=[sock])
     finally:
         with contextlib.suppress(OSError):  # already closed by uvicorn's shutdown
