@@ -6,6 +6,7 @@ import concurrent.futures
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -72,6 +73,7 @@ def test_a_key_in_flight_is_judged_against_the_409_the_upstream_gives(good: Prox
         records: list[dict[str, str]] = []
         while not any("racing-1" in r["scopeKey"] for r in records) and not slow.done():
             records = good.proxy.get("/_mock/idempotency", headers=ADMIN).json()  # until the proxy holds the key
+            time.sleep(0.01)  # readiness poll
         second = good.callback(key="racing-1")
     assert (slow.result().status_code, second.status_code) == (200, 409)
     assert good.violations() == []

@@ -97,7 +97,11 @@ class Forwarder:
             if fault is not None and fault.action == "latency":
                 await asyncio.sleep(fault.delay(self.rng))
             entry = await self.ledger.open(caller, scope["method"], scope["path"], key, body)
-            answer = await self._forward(scope["method"], target, forwarded, body)
+            try:
+                answer = await self._forward(scope["method"], target, forwarded, body)
+            except BaseException:
+                await self.ledger.abandon(entry)  # else the key would look in flight until its TTL ends
+                raise
         exchange = Exchange(
             "proxy", scope["method"], target, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in forwarded),
             body, answer.status, answer.reason, _text(answer.headers), answer.decoded, wall,

@@ -80,6 +80,11 @@ class Ledger:
         original = _as_exchange(outcome.response, self.contract, method, path)
         return Entry("stored", scope_key, print_, original=original, same_body=outcome.fingerprint == print_)
 
+    async def abandon(self, entry: Entry) -> None:
+        """Free a key held for a request that ended without an answer (the client went away mid-forward)."""
+        if entry.seen == "first" and entry.token is not None:
+            await self.store.release(entry.scope_key, entry.token)
+
     async def close(self, entry: Entry, answer: Exchange) -> None:
         """Keep a first answer below `storeStatusBelow`; free the key after any other (or a failed forward)."""
         if entry.seen != "first" or entry.token is None:
