@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,19 +58,22 @@ class Proxied:
 
 
 @contextlib.contextmanager
-def proxying(upstream_url: str) -> Iterator[str]:
+def proxying(upstream_url: str, spec_path: Path | None = None) -> Iterator[str]:
     """The proxy on a free loopback port in front of `upstream_url` (memory store); yields its URL."""
-    app = create_proxy_app(ProxySettings(upstream=upstream_url), store=MemoryStore())
+    settings = ProxySettings(upstream=upstream_url)
+    if spec_path is not None:
+        settings = dataclasses.replace(settings, spec_path=spec_path)
+    app = create_proxy_app(settings, store=MemoryStore())
     with serving(app) as url:
         yield url
 
 
 @contextlib.contextmanager
-def proxied(upstream: ASGIApp) -> Iterator[Proxied]:
-    """`upstream` served in a thread, the proxy in front of it, and a client of each."""
+def proxied(upstream: ASGIApp, spec_path: Path | None = None) -> Iterator[Proxied]:
+    """`upstream` served in a thread, the proxy (judging by `spec_path`) in front of it, and a client of each."""
     with (
         serving(upstream) as upstream_url,
-        proxying(upstream_url) as proxy_url,
+        proxying(upstream_url, spec_path) as proxy_url,
         httpx.Client(base_url=proxy_url, timeout=10) as proxy,
         httpx.Client(base_url=upstream_url) as direct,
     ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import io
 import json
 import logging
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from starlette.types import Message, Receive, Scope, Send
 
 from callback_kit.cli import main
-from callback_kit.contract import load_spec
+from callback_kit.contract import CALLBACK_PATH, load_spec
 from callback_kit.contract.schemas import validator
 from tests.broken_servers import mock, no_replay_header, replay_with_other_body, stores_failed_responses
 from tests.live import free_port
@@ -39,6 +41,9 @@ def good(behind_mock: Proxied) -> Proxied:
     return behind_mock
 
 
+RESOLVE_OTHER = {"externalSystem": "JIRA", "externalIssueId": "RECON-8", "status": "RESOLVED"}
+
+
 def version(both: Proxied, exception_id: str = OPEN_ID) -> int:
     return int(both.upstream.get(f"/_mock/exceptions/{exception_id}", headers=ADMIN).json()["version"])
 
@@ -51,13 +56,16 @@ def report_command(url: str) -> tuple[int, str]:
 
 
 def test_a_normal_session_with_replays_through_the_proxy_is_clean(good: Proxied) -> None:
-    """A first callback, its replay, a refused transition and an unknown exception: no violation, a clean report."""
+    """A first callback, its replays (one with another body), a refused transition, an unknown exception: clean."""
     first = good.callback(key="session-1")
     again = good.callback(key="session-1")
+    reused = good.callback(key="session-1", body=RESOLVE_OTHER)  # onDifferentBody: replay
     refused = good.callback(RESOLVED_ID, body=ASSIGN)
     unknown = good.callback("0a000000-0000-4000-8000-000000000000")
-    assert [first.status_code, again.status_code, refused.status_code, unknown.status_code] == [200, 200, 409, 404]
-    assert (first.headers["X-Idempotency-Replayed"], again.headers["X-Idempotency-Replayed"]) == ("false", "true")
+    statuses = [first.status_code, again.status_code, reused.status_code, refused.status_code, unknown.status_code]
+    assert statuses == [200, 200, 200, 409, 404]
+    replayed = [answer.headers["X-Idempotency-Replayed"] for answer in (first, again, reused)]
+    assert replayed == ["false", "true", "true"]
     assert good.violations() == []
     assert good.report()["verdict"] == "clean"
     code, text = report_command(str(good.proxy.base_url))
@@ -130,6 +138,30 @@ def test_a_broken_replay_is_named_by_its_check(flaw: object, expected: list[str]
         both.callback(key="flawed-1")
         assert both.violations() == expected
         assert both.report()["verdict"] == f"{len(expected)} violation{'s' if len(expected) > 1 else ''}"
+
+
+def reject_spec(tmp: Path) -> Path:
+    """The kit's spec with `onDifferentBody: reject`."""
+    spec = copy.deepcopy(load_spec())
+    spec["paths"][CALLBACK_PATH]["post"]["x-idempotency"]["onDifferentBody"] = "reject"
+    path = tmp / "reject.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"), [("reject", []), ("replay", ["rejected_with"])], ids=["server-rejects", "server-replays"]
+)
+def test_a_key_reused_with_another_body_follows_the_specs_policy(
+    policy: str, expected: list[str], tmp_path: Path
+) -> None:
+    """Judged by a spec that says reject: a server that answers 422 keeps it, one that replays breaks it."""
+    spec = reject_spec(tmp_path)
+    with proxied(mock(spec if policy == "reject" else None), spec) as both:
+        both.callback(key="reused-1")
+        again = both.callback(key="reused-1", body=RESOLVE_OTHER)
+        assert again.status_code == (422 if policy == "reject" else 200)
+        assert both.violations() == expected
 
 
 def test_a_replay_header_that_lies_is_named() -> None:
