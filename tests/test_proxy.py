@@ -239,6 +239,16 @@ def test_a_forced_status_is_answered_by_the_proxy_and_never_forwarded(good: Prox
     assert [e["fault"]["action"] for e in good.journal()] == ["status"]
 
 
+def test_a_latency_fault_delays_the_forward_and_stays_with_the_proxy(good: Proxied) -> None:
+    """X-Mock-Fault latency=200 is applied by the proxy; the upstream sees neither the header nor a fault."""
+    answer = good.callback(key="slow-1", **{"X-Mock-Fault": "latency=200"})
+    [entry] = good.journal()
+    [upstream_entry] = good.upstream.get("/_mock/journal", headers=ADMIN).json()
+    assert answer.status_code == 200
+    assert (entry["fault"]["action"], entry["latencyMs"] >= 200) == ("latency", True)
+    assert upstream_entry["fault"] is None
+
+
 def test_secrets_never_reach_the_journal_or_the_log(good: Proxied, caplog: pytest.LogCaptureFixture) -> None:
     """Neither the bearer token nor the admin token appears in the journal, the report or the proxy's log."""
     with caplog.at_level(logging.DEBUG, logger="callback_kit"):
