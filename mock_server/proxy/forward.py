@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from callback_kit.contract import CALLBACK_PATH, IdempotencyContract
 from callback_kit.contract.exchange import Exchange
 from callback_kit.mock_server.clock import Clock, iso
-from callback_kit.mock_server.errors import MockError, error_body
+from callback_kit.mock_server.errors import MockError, render
 from callback_kit.mock_server.faults import HEADER, Fault, forced_error, parse_header
 from callback_kit.mock_server.middleware.faults import matching_fault, system_of
 from callback_kit.mock_server.middleware.moment import RULES
@@ -84,30 +84,18 @@ class Forwarder:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
         try:
             fault = await self._fault(scope, headers, body)
-        except MockError as exc:
+        except MockError as exc:  # a malformed X-Mock-Fault: the proxy's own 400
             await _send(send, _own_answer(exc))
             return
         forwarded = [(k, v) for k, v in scope["headers"] if k.lower() != HEADER]
         key, key_header = self.ledger.key_of(headers)
         caller = credential_of(headers.get("authorization"))
-        entry = Entry("none")
-        if fault is not None and fault.action == "status":
-            answer = _own_answer(forced_error(fault))
-        else:
-            if fault is not None and fault.action == "latency":
-                await asyncio.sleep(fault.delay(self.rng))
-            entry = await self.ledger.open(caller, scope["method"], scope["path"], key, body)
-            try:
-                answer = await self._forward(scope["method"], target, forwarded, body)
-            except BaseException:
-                await self.ledger.abandon(entry)  # else the key would look in flight until its TTL ends
-                raise
+        entry, answer = await self._answer(scope, fault, caller, key, target, forwarded, body)
         exchange = Exchange(
-            "proxy", scope["method"], target, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in forwarded),
-            body, answer.status, answer.reason, _text(answer.headers), answer.decoded, wall,
-            time.perf_counter() - started,
+            "proxy", scope["method"], target, _text(forwarded), body, answer.status, answer.reason,
+            _text(answer.headers), answer.decoded, wall, time.perf_counter() - started,
         )  # fmt: skip
-        await self.ledger.close(entry, exchange)
+        await self.ledger.close(entry, exchange)  # before the answer leaves: a retry then finds it stored
         # The proxy's own answer (a forced status, an upstream down) is not the upstream's to be judged for.
         violations = [] if answer.own else judge(exchange, entry, self.context.spec, self.context.contract)
         if fault is not None and fault.action == "slow_processing":
@@ -123,6 +111,28 @@ class Forwarder:
         for found in record["violations"]:
             log.warning("violation %s: %s (request %s)", found["check"], found["message"], request_id)
         await _send(send, answer)
+
+    async def _answer(
+        self,
+        scope: Scope,
+        fault: Fault | None,
+        caller: str,
+        key: str | None,
+        target: str,
+        headers: RawHeaders,
+        body: bytes,
+    ) -> tuple[Entry, Answer]:
+        """The answer to a callback: the forced status of a fault, or the upstream's, the key looked up first."""
+        if fault is not None and fault.action == "status":
+            return Entry("none"), _own_answer(forced_error(fault))
+        if fault is not None and fault.action == "latency":
+            await asyncio.sleep(fault.delay(self.rng))
+        entry = await self.ledger.open(caller, scope["method"], scope["path"], key, body)
+        try:
+            return entry, await self._forward(scope["method"], target, headers, body)
+        except BaseException:
+            await self.ledger.abandon(entry)  # else the key would look in flight until its TTL ends
+            raise
 
     async def _fault(self, scope: Scope, headers: dict[str, str], body: bytes) -> Fault | None:
         """The request's fault (the header first, then the rules), left in the scope for the outer layers."""
@@ -146,11 +156,11 @@ class Forwarder:
 
 
 def _own_answer(error: MockError) -> Answer:
-    """An answer the proxy gives itself, in the spec's error shape (never judged)."""
-    body = error_body(error.status, error.code, error.message, error.details)
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
-    headers += [(b"content-type", b"application/json"), (b"x-request-id", str(uuid.uuid4()).encode())]
-    return Answer(error.status, "", headers, body, own=True)
+    """An answer the proxy gives itself, rendered by the mock's one error renderer (never judged)."""
+    response = render(error)
+    headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
+    request_id = (b"x-request-id", str(uuid.uuid4()).encode())
+    return Answer(error.status, "", [*headers, request_id], bytes(response.body), own=True)
 
 
 async def _send(send: Send, answer: Answer) -> None:
