@@ -1,4 +1,4 @@
-"""The proxy's ledger of first answers, on the memory store, with an injected clock."""
+"""The proxy's ledger of first answers (memory store, injected clock), and how it names callers and upstreams."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from callback_kit.contract import idempotency_contract, load_spec
 from callback_kit.contract.exchange import Exchange
 from callback_kit.mock_server.clock import Clock
 from callback_kit.mock_server.proxy.ledger import Entry, Ledger, credential_of
+from callback_kit.mock_server.proxy.upstream import shown_url
 from callback_kit.mock_server.stores.memory import MemoryStore
 
 PATH = "/v1/exceptions/1a010000-0000-4000-8000-000100000001/callback"
@@ -85,3 +86,9 @@ def test_a_caller_is_named_without_its_secret() -> None:
     assert "acme-integration-token" not in name
     assert name == credential_of("Bearer acme-integration-token") != credential_of("Bearer other")
     assert credential_of(None) == "anonymous"
+
+
+def test_an_upstream_url_is_shown_without_its_password() -> None:
+    """A user and password in --upstream never reach a message; a URL without them is shown as given."""
+    assert shown_url("https://ci:s3cret@staging.example.com:8443/base") == "https://***@staging.example.com:8443/base"
+    assert shown_url("http://127.0.0.1:8080") == "http://127.0.0.1:8080"

@@ -17,6 +17,7 @@ import uvicorn
 from callback_kit.mock_server.asgi import Stopped, Stopper, log_config
 from callback_kit.mock_server.proxy.app import create_proxy_app
 from callback_kit.mock_server.proxy.settings import ProxySettings
+from callback_kit.mock_server.proxy.upstream import shown_url
 from callback_kit.mock_server.settings import Settings
 from callback_kit.mock_server.startup import StartupError, bind, bound_url, check_spec, prepare_store
 from callback_kit.mock_server.stores import describe
@@ -53,7 +54,8 @@ def _run(settings: ProxySettings, stopper: Stopper) -> int:
     try:
         prepare_store(logging_settings, _say)
         _say(
-            f"proxy on {bound_url(sock)} for {settings.upstream_base} (store {describe(settings.store_url)}); "
+            f"proxy on {bound_url(sock)} for {shown_url(settings.upstream_base)} "
+            f"(store {describe(settings.store_url)}); "
             "admin API at /_mock/docs/, inspector at /_mock/ui",
             prefix="callback-kit",
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -70,6 +71,17 @@ class Answer:
         return self.body
 
 
+def shown_url(url: str) -> str:
+    """`url` without the user and password it may carry, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"***@{netloc}"))
+
+
 def end_to_end(headers: RawHeaders) -> RawHeaders:
     """`headers` without the hop-by-hop ones, including those a `Connection` header names."""
     named = {
@@ -85,6 +97,7 @@ class Upstream:
         self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None, timeout: float = TIMEOUT_SECONDS
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown = shown_url(self.base_url)
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
 
     async def send(self, method: str, target: str, headers: RawHeaders, body: bytes) -> Answer:
@@ -97,11 +110,9 @@ class Upstream:
             finally:
                 await response.aclose()
         except httpx.TimeoutException as exc:
-            raise UpstreamTimedOut(
-                f"the upstream {self.base_url} did not answer in time ({type(exc).__name__})"
-            ) from None
+            raise UpstreamTimedOut(f"the upstream {self.shown} did not answer in time ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
-            raise UpstreamFailed(f"the upstream {self.base_url} cannot be reached ({type(exc).__name__})") from None
+            raise UpstreamFailed(f"the upstream {self.shown} cannot be reached ({type(exc).__name__})") from None
         return Answer(response.status_code, response.reason_phrase, end_to_end(list(response.headers.raw)), raw)
 
     async def close(self) -> None:
