@@ -277,3 +277,11 @@ def test_a_bad_upstream_variable_is_a_one_line_usage_error(capsys: pytest.Captur
         "callback-kit proxy: --upstream 'ftp://staging': give the real server's http(s) base URL, "
         "e.g. https://matcher.staging.example.com"
     )
+
+
+def test_an_upstream_with_a_password_is_refused_without_showing_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """User and password in --upstream would replace the client's Authorization: refused, the password masked."""
+    assert main(["proxy", "--upstream", "https://ci:s3cret@staging.example.com"], environ={}) == 2
+    err = capsys.readouterr().err
+    assert "carries a user or password" in err
+    assert "s3cret" not in err

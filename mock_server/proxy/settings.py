@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from callback_kit.contract import default_spec_path
+from callback_kit.mock_server.proxy.upstream import shown_url
 from callback_kit.mock_server.settings import given_options, option, options
 
 UPSTREAM_EXAMPLE = "https://matcher.staging.example.com"
@@ -75,9 +76,15 @@ class ProxySettings:
             except ValueError as exc:
                 raise ValueError(f"{declared.flag} {exc}") from None
         parts = urlsplit(self.upstream or "")
+        shown = repr(shown_url(self.upstream)) if self.upstream else "is required"
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            shown = repr(self.upstream) if self.upstream else "is required"
             raise ValueError(f"--upstream {shown}: give the real server's http(s) base URL, e.g. {UPSTREAM_EXAMPLE}")
+        if parts.username is not None or parts.password is not None:
+            # httpx would send them as Basic auth in place of the client's own Authorization header.
+            raise ValueError(
+                f"--upstream {shown} carries a user or password: give the URL without them, e.g. {UPSTREAM_EXAMPLE} "
+                "(the proxy forwards each client's own Authorization header)"
+            )
 
     @property
     def upstream_base(self) -> str:
