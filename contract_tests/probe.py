@@ -18,12 +18,12 @@ import httpx
 from callback_kit.contract import callback_operation
 from callback_kit.contract.checks import Violation, describe
 from callback_kit.contract.exchange import Exchange
+from callback_kit.contract.spec_view import declares
 from callback_kit.contract_tests.client import CallbackClient, callback_path, new_key
 from callback_kit.contract_tests.divergences import Facts
 from callback_kit.contract_tests.environment import Environment
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.model import request_body
-from callback_kit.contract_tests.spec_view import declares
 
 LABEL = "startup/probe"
 DECLARED = "answer_status_is_declared"

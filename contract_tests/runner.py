@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
+from callback_kit.contract.spec_view import broken_rule
 from callback_kit.contract_tests.divergences import classify, explain
 from callback_kit.contract_tests.environment import Environment
 from callback_kit.contract_tests.failures import CheckFailed, FactoryError, Interrupted, SkipCheck
 from callback_kit.contract_tests.probe import ProbeResult
 from callback_kit.contract_tests.registry import NEEDS, Check, Context, Selection
 from callback_kit.contract_tests.results import SHOWN, CheckResult, Finding, Results, Status
-from callback_kit.contract_tests.spec_view import broken_rule
 
 Say = Callable[[str], None]
 # Schemathesis checks whose failures are caused by what the request breaks (a field, a header, a rule).

@@ -85,7 +85,7 @@ def create_app(
         resolver=resolver,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
-    respond = _error_responder(profile)
+    respond = error_responder(profile)
     for layer in callback_stack(
         store=store,
         clock=clock,
@@ -99,12 +99,12 @@ def create_app(
     ):
         app.add_middleware(layer.middleware, position=layer.position, **layer.options)
     for kind in (MockError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(kind, _connexion_handler(respond))
+        app.add_error_handler(kind, connexion_handler(respond))
     app.services = {"store": store, "clock": clock, "records": records}  # type: ignore[attr-defined]
     return app
 
 
-def _error_responder(profile: Profile) -> Callable[[BaseException], Response]:
+def error_responder(profile: Profile) -> Callable[[BaseException], Response]:
     """Every error, Connexion's and Starlette's included, as the contract's answer (the profile's variant)."""
 
     def respond(exc: BaseException) -> Response:
@@ -120,7 +120,7 @@ def _error_responder(profile: Profile) -> Callable[[BaseException], Response]:
     return respond
 
 
-def _connexion_handler(
+def connexion_handler(
     respond: Callable[[BaseException], Response],
 ) -> Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]:
     async def handle(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

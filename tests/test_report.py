@@ -79,11 +79,20 @@ def test_an_empty_journal_is_clean() -> None:
     assert build_report([]) == {
         "verdict": "clean",
         "findings": 0,
+        "violations": [],
         "entries": 0,
         "from": None,
         "to": None,
         "clients": [],
     }
+
+
+def test_the_violations_a_proxy_journaled_are_listed_and_spoil_the_verdict() -> None:
+    """Entries carrying contract violations (a proxy's) are listed by check, with their request, in the verdict."""
+    flawed = {**entry("a", 0.0, key="k1"), "violations": [{"check": "is_replay_of", "message": "Not a replay"}]}
+    report = build_report([flawed, entry("b", 1.0, key="k2")])
+    assert report["verdict"] == "1 violation"
+    assert [(v["check"], v["requestId"]) for v in report["violations"]] == [("is_replay_of", "a")]
 
 
 def test_every_pattern_has_one_line_of_advice() -> None:

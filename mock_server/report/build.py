@@ -8,6 +8,7 @@ from typing import Any
 
 from callback_kit.mock_server.report.attempt import Attempt, to_attempt, with_bodies
 from callback_kit.mock_server.report.patterns import findings as all_findings
+from callback_kit.mock_server.violations import violations_of
 
 Client = tuple[str | None, str | None, str | None]  # tenant, principal, credential digest (of a refused caller)
 
@@ -32,9 +33,11 @@ def build_report(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     total = sum(len(s["findings"]) for s in sections)
+    violations = violations_of(entries)
     return {
-        "verdict": _verdict(total),
+        "verdict": _verdict(total, len(violations)),
         "findings": total,
+        "violations": violations,
         "entries": len(entries),
         "from": entries[0].get("at") if entries else None,
         "to": entries[-1].get("at") if entries else None,
@@ -62,5 +65,6 @@ def _counts(attempts: list[Attempt]) -> dict[str, int]:
     }
 
 
-def _verdict(findings: int) -> str:
-    return "clean" if not findings else f"{findings} finding{'s' if findings > 1 else ''}"
+def _verdict(findings: int, violations: int = 0) -> str:
+    parts = [f"{n} {noun}{'s' if n > 1 else ''}" for n, noun in ((findings, "finding"), (violations, "violation")) if n]
+    return ", ".join(parts) or "clean"
