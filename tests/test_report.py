@@ -90,7 +90,7 @@ def test_an_empty_journal_is_clean() -> None:
 def test_the_violations_a_proxy_journaled_are_listed_and_spoil_the_verdict() -> None:
     """Entries carrying contract violations (a proxy's) are listed by check, with their request, in the verdict."""
     flawed = {**entry("a", 0.0, key="k1"), "violations": [{"check": "is_replay_of", "message": "Not a replay"}]}
-    report = build_report([flawed, entry("b", 1.0, key="k2")])
+    report = build_report([flawed, entry("b", 1.0, key="k2", body="B")])
     assert report["verdict"] == "1 violation"
     assert [(v["check"], v["requestId"]) for v in report["violations"]] == [("is_replay_of", "a")]
 

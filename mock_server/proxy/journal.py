@@ -60,6 +60,9 @@ def journal_entry(
         "retryAfter": int(retry_after) if retry_after and retry_after.isdigit() else None,
         "fault": fault.describe() if fault else None,
         "claimed": claimed,
+        # A retry of a key the proxy saw answered is the upstream's to replay: if it applied it again, that is
+        # a violation of the server, not a finding against the client. Otherwise the report guesses from the answer.
+        **({"applied": False} if key is not None and not claimed else {}),
         "latencyMs": round(exchange.elapsed * 1000, 3),
         "violations": [
             {"check": v.check, "message": redact(v.title, secrets), "expected": redact(v.expected, secrets)}
