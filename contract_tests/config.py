@@ -60,7 +60,13 @@ OPTIONS = (
         "command that gets the status as last argument and prints the new exception's id",
         metavar="COMMAND",
     ),
-    Option("--admin-token", "token of the mock's admin API (for --exception-factory mock)", metavar="TOKEN"),
+    Option(
+        "--exception-reader",
+        "how to see an exception's side effects: 'mock' (the mock's admin API) or a shell command that gets the "
+        "exception's id as last argument and prints JSON with its status and appliedCallbacks",
+        metavar="COMMAND",
+    ),
+    Option("--admin-token", "token of the mock's admin API (for the mock factory and reader)", metavar="TOKEN"),
     Option(
         "--spec",
         "judge against this OpenAPI spec instead of the kit's (e.g. what `callback-kit spec --profile matcher` prints)",
@@ -116,6 +122,7 @@ class Settings:
     token: str = field(repr=False)
     other_tenant_token: str | None = field(default=None, repr=False)
     exception_factory: str | None = None
+    exception_reader: str | None = None
     admin_token: str | None = field(default=None, repr=False)
     spec_path: Path = field(default_factory=default_spec_path)
     include_checks: tuple[str, ...] = ()
@@ -135,6 +142,12 @@ class Settings:
         if not self.exception_factory:
             return None
         return "mock" if self.exception_factory == "mock" else "command"
+
+    @property
+    def reader_kind(self) -> FactoryKind | None:
+        if not self.exception_reader:
+            return None
+        return "mock" if self.exception_reader == "mock" else "command"
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -162,8 +175,12 @@ class Settings:
             raise ConfigurationError(
                 f'--base-url "{base_url}" must be an http(s) URL such as https://matcher.staging.example'
             )
-        if given["exception_factory"] == "mock" and not given["admin_token"]:
-            raise ConfigurationError("--exception-factory mock needs --admin-token (the mock's admin token)")
+        for option in ("exception_factory", "exception_reader"):
+            if given[option] == "mock" and not given["admin_token"]:
+                flag = option.replace("_", "-")
+                raise ConfigurationError(f"--{flag} mock needs --admin-token (the mock's admin token)")
+        if given["exception_reader"] and not given["exception_factory"]:
+            raise ConfigurationError("--exception-reader needs --exception-factory (the exceptions it reads)")
         if given["other_tenant_token"] and given["other_tenant_token"] == given["token"]:
             raise ConfigurationError("--other-tenant-token must be the token of another tenant, not --token again")
         for name, low, high in (("seed", 0, 2**64 - 1), ("max_examples", 1, 100_000), ("workers", 1, 64)):
@@ -180,6 +197,7 @@ class Settings:
             **{name: given[name] for name in ("token", "other_tenant_token", "admin_token", "seed", "max_examples")},
             base_url=base_url,
             exception_factory=given["exception_factory"] or None,
+            exception_reader=given["exception_reader"] or None,
             spec_path=Path(spec),
             include_checks=_names(given["include_checks"]),
             exclude_checks=_names(given["exclude_checks"]),

@@ -4,6 +4,7 @@
     idempotency  processed, says_not_replayed, is_replay_of, not_replayed, rejected_with, not_found,
                  refused_transition, key_accepted, processed_once
     model        matches_model: an answer against a model's prediction (`Expected`)
+    side_effects applied_times: how many times a sequence applied a callback (read by an exception reader)
 
 The contract suite and a validating proxy apply the very same checks; neither classifies a violation here.
 """
@@ -21,6 +22,7 @@ from callback_kit.contract.checks.idempotency import (
     says_not_replayed,
 )
 from callback_kit.contract.checks.model import Expected, matches_model
+from callback_kit.contract.checks.side_effects import applied_times
 
 __all__ = [
     "ACCEPTED",
@@ -28,6 +30,7 @@ __all__ = [
     "NOT_FOUND",
     "Expected",
     "Violation",
+    "applied_times",
     "describe",
     "is_replay_of",
     "key_accepted",
