@@ -1,0 +1,67 @@
+"""Every clause of the contract has a check that catches a server built to break it (`tests/clause_servers.py`),
+and the mock passes each of them; side effects are judged through an exception reader.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import clause_servers
+from tests.broken_servers import ADMIN_TOKEN, TOKEN, mock, serving
+from tests.test_contract_suite import FULL_OPTIONS, contract
+
+COMMANDS = f"{sys.executable} -m tests.mock_commands"
+SIDE_EFFECTS = "side_effects,replay_returns_stored_response"
+
+
+def test_a_callback_applied_again_behind_a_replay_fails_with_a_reader(tmp_path: Path) -> None:
+    """A perfect replay that applies the callback again is caught by the reader, not by the answers."""
+    with serving(clause_servers.applies_behind_replay(tmp_path)) as url:
+        run = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "--include-checks", SIDE_EFFECTS)
+    assert run.code == 1, run.output
+    assert run.verdicts["replay_is_applied_once"] == "failed", run.output
+    assert "applied the callback 3 time(s), not once" in run.messages["replay_is_applied_once"]
+    assert run.verdicts["replay_returns_stored_response"] == "passed"
+    assert run.verdicts["refused_request_is_not_applied"] == "passed"
+
+
+def test_without_a_reader_the_side_effect_checks_are_not_made(tmp_path: Path) -> None:
+    """Without --exception-reader the same server passes the answer checks and the run is partial."""
+    options = [option for option in FULL_OPTIONS if option not in ("--exception-reader",)]
+    options.remove("mock")  # the reader's value; the factory keeps its own
+    with serving(clause_servers.applies_behind_replay(tmp_path)) as url:
+        run = contract(tmp_path, "--base-url", url, *options, "--include-checks", SIDE_EFFECTS)
+    assert run.code == 0, run.output
+    assert run.verdicts["replay_is_applied_once"] == "skipped"
+    assert run.messages["replay_is_applied_once"].startswith("needs --exception-reader")
+    assert run.last_line.startswith("verdict: partial"), run.output
+
+
+def test_command_factory_and_reader_judge_side_effects(tmp_path: Path) -> None:
+    """A reader command (and a factory command that cannot choose ids) make every side-effect check pass."""
+    with serving(mock()) as url:
+        run = contract(
+            tmp_path, "--base-url", url, "--token", TOKEN, "--exception-factory", f"{COMMANDS} factory",
+            "--exception-reader", f"{COMMANDS} reader", "--include-checks", "side_effects",
+        )  # fmt: skip
+    assert run.code == 0, run.output
+    assert set(run.verdicts.values()) == {"passed"}, run.verdicts
+    assert "the first answer was read and thrown away" in run.output
+
+
+@pytest.mark.parametrize(
+    ("reader", "said"),
+    [("false", "exception reader `false "), ("echo '[1]'", "must print one JSON object")],
+)
+def test_a_failing_reader_is_a_configuration_error(reader: str, said: str, tmp_path: Path) -> None:
+    """A reader that fails or prints something else ends the run with exit 2 before any check."""
+    with serving(mock()) as url:
+        run = contract(
+            tmp_path, "--base-url", url, "--token", TOKEN, "--exception-factory", "mock", "--admin-token",
+            ADMIN_TOKEN, "--exception-reader", reader,
+        )  # fmt: skip
+    assert run.code == 2, run.output
+    assert "configuration error" in run.last_line and said in run.last_line, run.output
