@@ -5,12 +5,14 @@ Each passes every check but the one named for its flaw (`tests/test_contract_cla
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.broken_servers import CALLBACK_PATH_RE, REPLAY_HEADER, mock
+from tests.broken_servers import CALLBACK_PATH_RE, REPLAY_HEADER, _RacyStore, mock
 
 
 def _is_callback(scope: Scope) -> bool:
@@ -65,3 +67,16 @@ def applies_behind_replay(_: Path, app: ASGIApp | None = None) -> ASGIApp:
             await app(again, _sending(raw), drop)
 
     return flawed
+
+
+class _QuickRacyStore(_RacyStore):
+    """No in-flight guard, over a database that takes 50 ms to apply a callback."""
+
+    async def apply(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.05)
+        return await self._inner.apply(*args, **kwargs)
+
+
+def applied_twice_when_slow(_: Path) -> ASGIApp:
+    """Simultaneous requests with one key are all processed, each taking 50 ms."""
+    return mock(store=_QuickRacyStore())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import clause_servers
+from tests import broken_servers, clause_servers
 from tests.broken_servers import ADMIN_TOKEN, TOKEN, mock, serving
 from tests.test_contract_suite import FULL_OPTIONS, contract
 
@@ -64,4 +64,37 @@ def test_a_failing_reader_is_a_configuration_error(reader: str, said: str, tmp_p
             ADMIN_TOKEN, "--exception-reader", reader,
         )  # fmt: skip
     assert run.code == 2, run.output
-    assert "configuration error" in run.last_line and said in run.last_line, run.output
+    assert "configuration error" in run.last_line, run.output
+    assert said in run.last_line, run.output
+
+
+def test_a_missing_in_flight_guard_is_found_without_the_mocks_help(tmp_path: Path) -> None:
+    """A server taking 50 ms per callback with no in-flight guard fails the concurrency check, with no X-Mock-Fault."""
+    factory = (
+        "--exception-factory",
+        f"{COMMANDS} factory",
+        "--include-checks",
+        "concurrent_requests_are_processed_once",
+    )
+    with serving(clause_servers.applied_twice_when_slow(tmp_path)) as url:
+        broken = contract(tmp_path, "--base-url", url, "--token", TOKEN, *factory, "--har", str(tmp_path / "b.har"))
+    with serving(mock()) as url:
+        kept = contract(tmp_path, "--base-url", url, "--token", TOKEN, *factory)
+    assert broken.code == 1, broken.output
+    assert "simultaneous requests with one key" in broken.messages[check]
+    assert "X-Mock-Fault" not in (tmp_path / "b.har").read_text()
+    assert kept.code == 0, kept.output
+    assert "3 bursts of 8 requests, no help from the server" in kept.output
+
+
+def test_a_stored_failure_is_found_with_a_factory_that_cannot_choose_ids(tmp_path: Path) -> None:
+    """With a command factory, a server that stores its 4xx answers still fails the not-stored check."""
+    options = ("--exception-factory", f"{COMMANDS} factory", "--include-checks", "failed_request_is_not_stored")
+    with serving(broken_servers.stores_failed_responses(tmp_path)) as url:
+        broken = contract(tmp_path, "--base-url", url, "--token", TOKEN, *options)
+    with serving(mock()) as url:
+        kept = contract(tmp_path, "--base-url", url, "--token", TOKEN, *options)
+    assert broken.code == 1, broken.output
+    assert broken.verdicts["failed_request_is_not_stored"] == "failed"
+    assert kept.code == 0, kept.output
+    assert "the 404's key retried on a new exception" in kept.output
