@@ -70,12 +70,8 @@ def test_a_failing_reader_is_a_configuration_error(reader: str, said: str, tmp_p
 
 def test_a_missing_in_flight_guard_is_found_without_the_mocks_help(tmp_path: Path) -> None:
     """A server taking 50 ms per callback with no in-flight guard fails the concurrency check, with no X-Mock-Fault."""
-    factory = (
-        "--exception-factory",
-        f"{COMMANDS} factory",
-        "--include-checks",
-        "concurrent_requests_are_processed_once",
-    )
+    check = "concurrent_requests_are_processed_once"
+    factory = ("--exception-factory", f"{COMMANDS} factory", "--include-checks", check)
     with serving(clause_servers.applied_twice_when_slow(tmp_path)) as url:
         broken = contract(tmp_path, "--base-url", url, "--token", TOKEN, *factory, "--har", str(tmp_path / "b.har"))
     with serving(mock()) as url:
