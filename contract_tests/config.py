@@ -22,6 +22,7 @@ FactoryKind = Literal["mock", "command"]
 DEFAULT_SEED = 42
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_TTL_PAUSE = 2.0
 ENV_PREFIX = "CALLBACK_KIT_"
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 _HEADER = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")
@@ -75,7 +76,8 @@ OPTIONS = (
     ),
     Option(
         "--include-checks",
-        "run only these checks: names of checks or of groups (schemathesis, idempotency, state_machine, startup)",
+        "run only these checks: names of checks or of groups (startup, schemathesis, idempotency, responses, "
+        "side_effects, state_machine)",
         metavar="NAME[,NAME...]",
     ),
     Option("--exclude-checks", "leave these checks or groups out", metavar="NAME[,NAME...]"),
@@ -103,6 +105,14 @@ OPTIONS = (
     ),
     Option("--workers", "concurrent Schemathesis workers", type=int, default=1, metavar="N"),
     Option("--timeout", "seconds to wait for each answer", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS"),
+    Option(
+        "--ttl-pause",
+        "seconds the completed-TTL check waits before it asks for a stored answer again (short by default, to "
+        "keep the run fast; a longer pause proves more)",
+        type=float,
+        default=DEFAULT_TTL_PAUSE,
+        metavar="SECONDS",
+    ),
     Option("--junit", "write a JUnit XML report (one test case per check) to PATH", type=Path, metavar="PATH"),
     Option("--har", "write every HTTP exchange of the run as a HAR file to PATH", type=Path, metavar="PATH"),
 )
@@ -134,6 +144,7 @@ class Settings:
     max_examples: int = DEFAULT_MAX_EXAMPLES
     workers: int = 1
     timeout: float = DEFAULT_TIMEOUT
+    ttl_pause: float = DEFAULT_TTL_PAUSE
     junit: Path | None = None
     har: Path | None = None
 
@@ -190,6 +201,8 @@ class Settings:
                 )
         if not 0 < given["timeout"] <= 3600:
             raise ConfigurationError(f"--timeout must be between 0 and 3600 seconds, got {given['timeout']}")
+        if not 0 <= given["ttl_pause"] <= 3600:
+            raise ConfigurationError(f"--ttl-pause must be between 0 and 3600 seconds, got {given['ttl_pause']}")
         spec = given["spec"] or default_spec_path()
         if not Path(spec).is_file():
             raise ConfigurationError(f"--spec {spec}: no such file (give an OpenAPI document, e.g. openapi.yaml)")
@@ -206,6 +219,7 @@ class Settings:
             require_all=given["require_all"] in (True, "1", "true", "yes", "on"),
             workers=given["workers"],
             timeout=given["timeout"],
+            ttl_pause=given["ttl_pause"],
             junit=given["junit"],
             har=given["har"],
         )

@@ -31,10 +31,11 @@ NEEDS = {
     "other_tenant": "needs --other-tenant-token (a second tenant)",
     "second_token": "needs --other-tenant-token (a second tenant)",
     "reader": "needs --exception-reader (an exception's side effects)",
+    "admin_clock": "needs --exception-factory mock (the mock's admin clock)",
 }
 # The modules whose checks make the suite, in the order they run.
-MODULES = ("startup", "conformance", "idempotency", "side_effects", "state_machine")
-GROUPS = ("startup", "schemathesis", "idempotency", "side_effects", "state_machine")
+MODULES = ("startup", "conformance", "idempotency", "clauses", "responses", "side_effects", "state_machine")
+GROUPS = ("startup", "schemathesis", "idempotency", "responses", "side_effects", "state_machine")
 
 
 @dataclass(frozen=True)

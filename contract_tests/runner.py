@@ -125,6 +125,8 @@ def _meets(need: str, environment: Environment) -> bool:
         return environment.factory is not None
     if need == "reader":
         return environment.reader is not None
+    if need == "admin_clock":
+        return environment.settings.factory_kind == "mock"
     return environment.other is not None  # other_tenant, second_token
 
 

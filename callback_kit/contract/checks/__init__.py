@@ -4,6 +4,7 @@
     idempotency  processed, says_not_replayed, is_replay_of, not_replayed, rejected_with, not_found,
                  refused_transition, key_accepted, processed_once
     model        matches_model: an answer against a model's prediction (`Expected`)
+    responses    carries_declared_headers, request_id_echoed, code_pairs_with_status: answers as the spec declares
     side_effects applied_times: how many times a sequence applied a callback (read by an exception reader)
 
 The contract suite and a validating proxy apply the very same checks; neither classifies a violation here.
@@ -22,6 +23,7 @@ from callback_kit.contract.checks.idempotency import (
     says_not_replayed,
 )
 from callback_kit.contract.checks.model import Expected, matches_model
+from callback_kit.contract.checks.responses import carries_declared_headers, code_pairs_with_status, request_id_echoed
 from callback_kit.contract.checks.side_effects import applied_times
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "Expected",
     "Violation",
     "applied_times",
+    "carries_declared_headers",
+    "code_pairs_with_status",
     "describe",
     "is_replay_of",
     "key_accepted",
@@ -42,5 +46,6 @@ __all__ = [
     "refused_transition",
     "rejected_with",
     "replayed",
+    "request_id_echoed",
     "says_not_replayed",
 ]
