@@ -20,10 +20,6 @@ ANONYMOUS: tuple[dict[str, str], ...] = (
     {"Authorization": "Bearer not-a-token-of-this-server"},
     {"Authorization": "Basic a2l0OmtpdA=="},
 )
-    {},
-    {"Authorization": "Bearer not-a-token-of-this-server"},
-    {"Authorization": "Basic a2l0OmtpdA=="},
-)
 
 
 @check("responses")
