@@ -12,7 +12,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.broken_servers import CALLBACK_PATH_RE, REPLAY_HEADER, _RacyStore, mock
+from callback_kit.mock_server.types import InFlight
+from tests.broken_servers import CALLBACK_PATH_RE, REPLAY_HEADER, _RacyStore, _with_idempotency, mock
+
+KEY_HEADERS = (b"x-idempotency-key", b"idempotency-key")
 
 
 def _is_callback(scope: Scope) -> bool:
@@ -69,14 +72,172 @@ def applies_behind_replay(_: Path, app: ASGIApp | None = None) -> ASGIApp:
     return flawed
 
 
-class _QuickRacyStore(_RacyStore):
-    """No in-flight guard, over a database that takes 50 ms to apply a callback."""
+class _GuardlessStore(_RacyStore):
+    """No in-flight guard at all, over a database that takes 50 ms to apply a callback: every request of a
+    burst is applied (those that met the key in flight store nothing)."""
 
-    async def apply(self, *args: Any, **kwargs: Any) -> Any:
+    def __init__(self) -> None:
+        super().__init__()
+        self._unguarded: set[str] = set()
+
+    async def claim(self, scope_key: str, fingerprint: str, now: float, in_flight_ttl: float) -> Any:
+        outcome = await self._inner.claim(scope_key, fingerprint, now, in_flight_ttl)
+        if isinstance(outcome, InFlight):
+            outcome = await self._inner.claim(f"{scope_key}#{uuid.uuid4()}", fingerprint, now, in_flight_ttl)
+            self._unguarded.add(outcome.token)
+        return outcome
+
+    async def apply(self, tenant: Any, exception_id: Any, transition: Any, completion: Any) -> Any:
         await asyncio.sleep(0.05)
-        return await self._inner.apply(*args, **kwargs)
+        if completion is not None and completion.token in self._unguarded:
+            completion = None
+        return await self._inner.apply(tenant, exception_id, transition, completion)
 
 
 def applied_twice_when_slow(_: Path) -> ASGIApp:
     """Simultaneous requests with one key are all processed, each taking 50 ms."""
-    return mock(store=_QuickRacyStore())
+    return mock(store=_GuardlessStore())
+
+
+def _rewriting_headers(app: ASGIApp, rewrite: Any) -> ASGIApp:
+    """`app` whose response headers pass through `rewrite(status, headers) -> headers`."""
+
+    async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
+        async def rewritten(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": rewrite(message["status"], list(message["headers"]))}
+            await send(message)
+
+        await app(scope, receive, rewritten if scope["type"] == "http" else send)
+
+    return flawed
+
+
+def _without(name: bytes) -> Any:
+    return lambda _status, headers: [(k, v) for k, v in headers if k.lower() != name]
+
+
+def lowercases_keys(_: Path) -> ASGIApp:
+    """Idempotency keys are compared without letter case: `Key-A` and `key-a` are one key."""
+    app = mock()
+
+    async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
+        if _is_callback(scope):
+            headers = [(k, v.lower() if k.lower() in KEY_HEADERS else v) for k, v in scope["headers"]]
+            scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return flawed
+
+
+def forgets_answers_early(tmp: Path) -> ASGIApp:
+    """A stored answer is kept one second, not the seven days the spec says."""
+    return _with_idempotency(tmp, completedTtlSeconds=1, inFlightTtlSeconds=1)
+
+
+def keeps_answers_forever(tmp: Path) -> ASGIApp:
+    """A stored answer is never forgotten: replayed long after the completed TTL."""
+    return _with_idempotency(tmp, completedTtlSeconds=315_360_000)
+
+
+def in_flight_never_freed(tmp: Path) -> ASGIApp:
+    """A key in flight stays in flight for seven days, not the in-flight TTL the spec says."""
+    return _with_idempotency(tmp, inFlightTtlSeconds=604_800)
+
+
+def rejects_different_body(tmp: Path) -> ASGIApp:
+    """A key reused with another body is refused (422 MTCH-0019) although the spec's policy is to replay."""
+    return _with_idempotency(tmp, onDifferentBody="reject")
+
+
+def echoes_no_request_id(_: Path) -> ASGIApp:
+    """Every answer carries a fresh `X-Request-Id`, never the client's."""
+
+    def fresh(_status: int, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        return [*_without(b"x-request-id")(0, headers), (b"x-request-id", uuid.uuid4().hex.encode())]
+
+    return _rewriting_headers(mock(), fresh)
+
+
+def no_www_authenticate(_: Path) -> ASGIApp:
+    """A 401 without `WWW-Authenticate`."""
+    return _rewriting_headers(mock(), _without(b"www-authenticate"))
+
+
+def no_retry_after(_: Path) -> ASGIApp:
+    """An in-flight 409 without `Retry-After`."""
+    return _rewriting_headers(mock(), _without(b"retry-after"))
+
+
+def validation_errors_422(_: Path) -> ASGIApp:
+    """A body the schema refuses is answered 422 (the spec keeps 422 for MTCH-0019): 400 MTCH-0001 becomes 422."""
+    app = mock()
+
+    async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
+        pending: list[Message] = []
+
+        async def rewrite(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                pending.append(message)
+                return
+            if pending and message["type"] == "http.response.body":
+                start = pending.pop()
+                status = 422 if b'"MTCH-0001"' in message.get("body", b"") else 400
+                await send({**start, "status": status})
+            await send(message)
+
+        await app(scope, receive, rewrite if scope["type"] == "http" else send)
+
+    return flawed
+
+
+def applies_before_refusing_key(_: Path) -> ASGIApp:
+    """A callback with a malformed key is refused (400 MTCH-0015) but applied first, as if it had no key."""
+    app = mock()
+
+    async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_callback(scope):
+            await app(scope, receive, send)
+            return
+        raw = await _body(receive)
+        key = dict((k.lower(), v) for k, v in scope["headers"]).get(b"x-idempotency-key")
+        if key is not None and not key.replace(b"-", b"").isalnum():
+            keyless = [(k, v) for k, v in scope["headers"] if k.lower() not in KEY_HEADERS]
+
+            async def drop(_: Message) -> None:
+                return None
+
+            await app({**scope, "headers": keyless}, _sending(raw), drop)
+        await app(scope, _sending(raw), send)
+
+    return flawed
+
+
+def forgets_lost_answers(_: Path) -> ASGIApp:
+    """A callback whose answer is lost is stored under another key: its retry is applied again."""
+    app = mock()
+
+    async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
+        if _is_callback(scope) and any(k.lower() == b"x-mock-fault" for k, _ in scope["headers"]):
+            swapped = [(k, uuid.uuid4().hex.encode() if k.lower() in KEY_HEADERS else v) for k, v in scope["headers"]]
+            scope = {**scope, "headers": swapped}
+        await app(scope, receive, send)
+
+    return flawed
+
+
+CLAUSE_FLAWS = {
+    "applies_behind_replay": applies_behind_replay,
+    "applied_twice_when_slow": applied_twice_when_slow,
+    "lowercases_keys": lowercases_keys,
+    "forgets_answers_early": forgets_answers_early,
+    "keeps_answers_forever": keeps_answers_forever,
+    "in_flight_never_freed": in_flight_never_freed,
+    "rejects_different_body": rejects_different_body,
+    "echoes_no_request_id": echoes_no_request_id,
+    "no_www_authenticate": no_www_authenticate,
+    "no_retry_after": no_retry_after,
+    "validation_errors_422": validation_errors_422,
+    "applies_before_refusing_key": applies_before_refusing_key,
+    "forgets_lost_answers": forgets_lost_answers,
+}

@@ -94,3 +94,89 @@ def test_a_stored_failure_is_found_with_a_factory_that_cannot_choose_ids(tmp_pat
     assert broken.verdicts["failed_request_is_not_stored"] == "failed"
     assert kept.code == 0, kept.output
     assert "the 404's key retried on a new exception" in kept.output
+
+
+CLAUSE_CHECKS = {
+    # flaw: (--include-checks, the checks that must fail, the checks that must pass)
+    "lowercases_keys": (
+        "key_case_is_significant,replay_returns_stored_response",
+        {"key_case_is_significant"},
+        {"replay_returns_stored_response"},
+    ),
+    "forgets_answers_early": (
+        "stored_answer_outlives_a_pause,completed_ttl_ends_replay,replay_returns_stored_response",
+        {"stored_answer_outlives_a_pause", "completed_ttl_ends_replay"},
+        {"replay_returns_stored_response"},
+    ),
+    "keeps_answers_forever": (
+        "completed_ttl_ends_replay,stored_answer_outlives_a_pause",
+        {"completed_ttl_ends_replay"},
+        {"stored_answer_outlives_a_pause"},
+    ),
+    "in_flight_never_freed": (
+        "in_flight_key_is_freed_after_ttl,concurrent_requests_are_processed_once",
+        {"in_flight_key_is_freed_after_ttl"},
+        {"concurrent_requests_are_processed_once"},
+    ),
+    "rejects_different_body": (
+        "different_body_follows_policy,error_codes_pair_with_statuses,replay_returns_stored_response",
+        {"different_body_follows_policy", "error_codes_pair_with_statuses"},
+        {"replay_returns_stored_response"},
+    ),
+    "echoes_no_request_id": (
+        "request_id_is_echoed,replay_returns_stored_response",
+        {"request_id_is_echoed"},
+        {"replay_returns_stored_response"},
+    ),
+    "no_www_authenticate": (
+        "unauthorized_answers_carry_www_authenticate,request_id_is_echoed",
+        {"unauthorized_answers_carry_www_authenticate"},
+        {"request_id_is_echoed"},
+    ),
+    "no_retry_after": (
+        "retry_after_where_declared,replay_returns_stored_response",
+        {"retry_after_where_declared"},
+        {"replay_returns_stored_response"},
+    ),
+    "validation_errors_422": (
+        "error_codes_pair_with_statuses,key_format_is_enforced",
+        {"error_codes_pair_with_statuses"},
+        {"key_format_is_enforced"},
+    ),
+    "applies_before_refusing_key": (
+        "refused_request_is_not_applied,key_format_is_enforced",
+        {"refused_request_is_not_applied"},
+        {"key_format_is_enforced"},
+    ),
+    "forgets_lost_answers": (
+        "retry_after_lost_answer_is_applied_once,replay_is_applied_once",
+        {"retry_after_lost_answer_is_applied_once"},
+        {"replay_is_applied_once"},
+    ),
+    "applied_twice_when_slow": (
+        "burst_is_applied_once,replay_is_applied_once",
+        {"burst_is_applied_once"},
+        {"replay_is_applied_once"},
+    ),
+}
+
+
+@pytest.mark.parametrize("flaw", sorted(CLAUSE_CHECKS))
+def test_each_clause_is_caught_by_its_check(flaw: str, tmp_path: Path) -> None:
+    """A server breaking one clause fails the check named for it and passes a control check."""
+    selection, must_fail, must_pass = CLAUSE_CHECKS[flaw]
+    with serving(clause_servers.CLAUSE_FLAWS[flaw](tmp_path)) as url:
+        run = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "--ttl-pause", "1.5", "--include-checks", selection)
+    assert run.code == 1, run.output
+    assert must_fail <= {name for name, verdict in run.verdicts.items() if verdict == "failed"}, run.output
+    assert must_pass <= {name for name, verdict in run.verdicts.items() if verdict == "passed"}, run.output
+
+
+def test_the_mock_passes_every_clause_check(tmp_path: Path) -> None:
+    """Against the mock every clause, response and side-effect check passes."""
+    selection = ",".join(sorted({name for spec in CLAUSE_CHECKS.values() for name in spec[1] | spec[2]}))
+    with serving(mock()) as url:
+        run = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "--ttl-pause", "0.5", "--include-checks", selection)
+    assert run.code == 0, run.output
+    assert len(run.verdicts) >= 16, run.verdicts
+    assert set(run.verdicts.values()) == {"passed"}, run.verdicts
