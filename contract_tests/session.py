@@ -155,8 +155,8 @@ def banner(settings: Settings) -> str:
     return (
         f"{PROG}: {settings.base_url} (seed {settings.seed}, max-examples {settings.max_examples}, "
         f"workers {settings.workers}; exception factory: {settings.factory_kind or 'none'}; "
-        f"{f'exception reader: {settings.reader_kind}; ' if settings.reader_kind else ''}"
-        f"other tenant: {'yes' if settings.other_tenant_token else 'no'})"
+        f"other tenant: {'yes' if settings.other_tenant_token else 'no'}"
+        f"{f'; exception reader: {settings.reader_kind}' if settings.reader_kind else ''})"
     )
 
 
