@@ -180,3 +180,20 @@ def test_the_mock_passes_every_clause_check(tmp_path: Path) -> None:
     assert run.code == 0, run.output
     assert len(run.verdicts) >= 16, run.verdicts
     assert set(run.verdicts.values()) == {"passed"}, run.verdicts
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (("--exception-reader", "mock", "--admin-token", ADMIN_TOKEN), "--exception-reader needs --exception-factory"),
+        (("--exception-factory", "mock", "--exception-reader", "mock"), "--exception-factory mock needs --admin-token"),
+        (("--ttl-pause", "-1"), "--ttl-pause must be between 0 and 3600 seconds"),
+    ],
+)
+def test_reader_and_pause_options_are_checked_before_any_request(
+    options: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    """A reader without a factory or an admin token, or a negative pause, is a one-line configuration error."""
+    run = contract(tmp_path, "--base-url", "http://127.0.0.1:9", "--token", TOKEN, *options)
+    assert run.code == 2, run.output
+    assert said in run.last_line, run.output
