@@ -15,8 +15,9 @@ from callback_kit.contract_tests.model import request_body
 from callback_kit.contract_tests.registry import Context, check
 
 MARGIN = 60.0  # seconds inside (or past) a TTL when the admin clock is moved
-HOLD_MS = 800  # how long the mock holds the request whose key stays in flight
-POLLS = 20
+HOLD_MS = 1000  # how long the mock holds the request whose key stays in flight
+POLL_SECONDS = 0.02  # between two looks at the mock's idempotency records, for at most POLLS looks
+POLLS = 250
 
 
 @check("idempotency", needs=("factory",))
@@ -94,6 +95,6 @@ def _in_flight(ctx: Context, admin: MockAdmin, exception: str, key: str, body: d
     for _ in range(POLLS):
         if admin.holds(key):
             break
-        if ctx.environment.stop.wait(HOLD_MS / 1000 / POLLS / 4):
+        if ctx.environment.stop.wait(POLL_SECONDS):
             raise Interrupted
     return ctx.client.callback(exception, body, key=key)
