@@ -1,4 +1,4 @@
-"""The clauses of `x-idempotency` that take time or letter case: keys compared exactly, the completed TTL (a
+"""More clauses of `x-idempotency`: both key headers as one key, keys compared exactly, the completed TTL (a
 pause, and with the mock's admin clock the TTL's end), and the in-flight TTL.
 """
 
@@ -32,6 +32,21 @@ def key_case_is_significant(ctx: Context) -> None:
     other = client.callback(exception, body, key=key.lower())
     ctx.require(checks.not_replayed(other, contract, why="the key differs in letter case (keys are compared exactly)"))
     ctx.require(checks.processed(other, contract, what="the same callback with the key in lower case"))
+
+
+@check("idempotency", needs=("factory",))
+def both_key_headers_are_one_key(ctx: Context) -> None:
+    """Both key headers with the same key are that one key: each header alone then gets the replay."""
+    client, contract = ctx.client, ctx.contract
+    if len(contract.headers) < 2:
+        ctx.skip("the spec names a single key header")
+    exception, key, body = ctx.factory.create("OPEN", client.token), new_key(), request_body("RESOLVED")
+    first = client.callback(exception, body, key=key, key_headers=contract.headers)
+    ctx.require(checks.processed(first, contract, what=f"a callback keyed by {' and '.join(contract.headers)}"))
+    for name in contract.headers:
+        ctx.require(
+            checks.is_replay_of(first, client.callback(exception, body, key=key, key_headers=(name,)), contract)
+        )
 
 
 @check("idempotency", needs=("factory",))

@@ -130,6 +130,19 @@ def lowercases_keys(_: Path) -> ASGIApp:
     return flawed
 
 
+def keys_both_headers_apart(_: Path) -> ASGIApp:
+    """A key sent in both key headers is taken for another key than the same key in one header."""
+    app = mock()
+
+    async def flawed(scope: Scope, receive: Receive, send: Send) -> None:
+        if _is_callback(scope) and sum(k.lower() in KEY_HEADERS for k, _ in scope["headers"]) == 2:
+            headers = [(k, v + b"-both" if k.lower() in KEY_HEADERS else v) for k, v in scope["headers"]]
+            scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return flawed
+
+
 def forgets_answers_early(tmp: Path) -> ASGIApp:
     """A stored answer is kept one second, not the seven days the spec says."""
     return _with_idempotency(tmp, completedTtlSeconds=1, inFlightTtlSeconds=1)
@@ -230,6 +243,7 @@ CLAUSE_FLAWS = {
     "applies_behind_replay": applies_behind_replay,
     "applied_twice_when_slow": applied_twice_when_slow,
     "lowercases_keys": lowercases_keys,
+    "keys_both_headers_apart": keys_both_headers_apart,
     "forgets_answers_early": forgets_answers_early,
     "keeps_answers_forever": keeps_answers_forever,
     "in_flight_never_freed": in_flight_never_freed,

@@ -103,6 +103,11 @@ CLAUSE_CHECKS = {
         {"key_case_is_significant"},
         {"replay_returns_stored_response"},
     ),
+    "keys_both_headers_apart": (
+        "both_key_headers_are_one_key,alias_header_is_equivalent",
+        {"both_key_headers_are_one_key"},
+        {"alias_header_is_equivalent"},
+    ),
     "forgets_answers_early": (
         "stored_answer_outlives_a_pause,completed_ttl_ends_replay,replay_returns_stored_response",
         {"stored_answer_outlives_a_pause", "completed_ttl_ends_replay"},
@@ -178,7 +183,7 @@ def test_the_mock_passes_every_clause_check(tmp_path: Path) -> None:
     with serving(mock()) as url:
         run = contract(tmp_path, "--base-url", url, *FULL_OPTIONS, "--ttl-pause", "0.5", "--include-checks", selection)
     assert run.code == 0, run.output
-    assert len(run.verdicts) >= 16, run.verdicts
+    assert len(run.verdicts) >= 18, run.verdicts
     assert set(run.verdicts.values()) == {"passed"}, run.verdicts
 
 

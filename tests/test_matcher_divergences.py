@@ -39,6 +39,7 @@ EXPECTED: dict[str, set[int]] = {
     "other_tenant_cannot_see_exception": {6},
     "state_machine_matches_model": {1, 2, 7, 11},
     "retry_after_where_declared": {5},
+    "both_key_headers_are_one_key": {2},
     "refused_request_is_not_applied": {7},
 }
 OPTIONS = (
