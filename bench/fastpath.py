@@ -53,8 +53,11 @@ class FastPath:
         parameters = validator_map(frozenset(h.lower() for h in contract.headers))["parameter"]
         self.parameter_check = parameters(operation.get("parameters", []), uri_parser=None)
         self.authenticator = Authenticator(
-            TokenTable.load(settings.tokens_file or settings.fixtures_path / "tokens.json",
-                            jwt_secret=settings.jwt_secret, admin_token=settings.admin_token)
+            TokenTable.load(
+                settings.tokens_file or settings.fixtures_path / "tokens.json",
+                jwt_secret=settings.jwt_secret,
+                admin_token=settings.admin_token,
+            )
         )
         self.limit = settings.max_body_bytes
         services = fallback.services
@@ -83,8 +86,12 @@ class FastPath:
             return False
         try:
             principal = self.authenticator.principal(token)
-            request = SimpleNamespace(path_params={"exceptionId": exception_id}, headers=headers,
-                                      query_params=QueryParams(scope.get("query_string", b"")), cookies={})
+            request = SimpleNamespace(
+                path_params={"exceptionId": exception_id},
+                headers=headers,
+                query_params=QueryParams(scope.get("query_string", b"")),
+                cookies={},
+            )
             self.parameter_check._check(request)
             body = json.loads(raw.decode("utf-8"))
         except (MockError, ValueError, RecursionError):
@@ -93,8 +100,10 @@ class FastPath:
             return False
         extensions = scope.setdefault("extensions", {})
         extensions["connexion_routing"] = {"api_base_path": "", "operation_id": OPERATION}
-        extensions["connexion_context"] = {"user": principal.subject,
-                                           "token_info": {"sub": principal.subject, "principal": principal}}
+        extensions["connexion_context"] = {
+            "user": principal.subject,
+            "token_info": {"sub": principal.subject, "principal": principal},
+        }
         extensions["bench.body"] = body
         scope["path_params"] = {"exceptionId": exception_id}
         return True
@@ -110,8 +119,9 @@ class FastPath:
         more = True
         while more:
             more = (await receive()).get("more_body", False)
-        response = await self.handler.process_callback(scope["path_params"]["exceptionId"],
-                                                        scope["extensions"]["bench.body"])
+        response = await self.handler.process_callback(
+            scope["path_params"]["exceptionId"], scope["extensions"]["bench.body"]
+        )
         await response(scope, receive, send)
 
 

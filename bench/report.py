@@ -22,6 +22,7 @@ def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     The 409 window has no counterpart outside the mock: it is compared with their first-processing path.
     """
+
     def rps(kind: str, path: str) -> float | None:
         return next((r["rps"] for r in rows if r["kind"] == kind and r["path"] == path and "rps" in r), None)
 
@@ -72,9 +73,7 @@ def targets(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         if row["kind"] != "mock" or row["workers"] != 1 or row["path"] != "first" or "rps" not in row:
             continue
-        replay = next(
-            (r for r in rows if r["config"] == row["config"] and r["path"] == "replay" and "rps" in r), None
-        )
+        replay = next((r for r in rows if r["config"] == row["config"] and r["path"] == "replay" and "rps" in r), None)
         prism, bare = row.get("x_prism"), row.get("x_bare")
         checks = [
             f"{_ratio(prism)} Prism {_mark(prism is not None and prism >= TARGET_PRISM)}",

@@ -299,26 +299,43 @@ ABLATIONS: dict[str, tuple[str, list[Patch]]] = {
     "no Idempotency": ("IdempotencyMiddleware passes through (no claim, no replay)", [no_idempotency]),
     "no RequestValidation": ("Connexion's RequestValidationOperation passes through", [no_request_validation]),
     "security off": ("auth off: the spec has no security, AnonymousMiddleware sets the principal", []),
-    "settings not read": ("the store returns no settings (clock offset, fault rules) without a read",
-                          [settings_not_read]),
+    "settings not read": (
+        "the store returns no settings (clock offset, fault rules) without a read",
+        [settings_not_read],
+    ),
 }
 PROTOTYPES: dict[str, tuple[str, list[Patch]]] = {
-    "P security signature cached": ("cache Connexion's per-request inspect.signature in security",
-                                    [security_signature_cached]),
+    "P security signature cached": (
+        "cache Connexion's per-request inspect.signature in security",
+        [security_signature_cached],
+    ),
     "P decorate once": ("decorate the handler once per operation, not per request", [decorate_once]),
     "P validation setup cached": ("build URI parsers and validators once per operation", [validation_setup_cached]),
     "P fingerprint once": ("the journal reuses the body fingerprint", [fingerprint_once]),
-    "P handler direct": ("call the handler with the validator's parsed body, no Connexion decorators",
-                         [handler_direct]),
-    "P jsonschema-rs": ("validate bodies with jsonschema-rs, jsonschema only to word errors",
-                        [jsonschema_rs_fast_path]),
+    "P handler direct": (
+        "call the handler with the validator's parsed body, no Connexion decorators",
+        [handler_direct],
+    ),
+    "P jsonschema-rs": (
+        "validate bodies with jsonschema-rs, jsonschema only to word errors",
+        [jsonschema_rs_fast_path],
+    ),
     "P rfc3339 fast": ("dates in the common UTC spelling read without a timezone conversion", [rfc3339_fast]),
-    "P all": ("every prototype above together", [
-        security_signature_cached, validation_setup_cached, fingerprint_once, handler_direct, jsonschema_rs_fast_path,
-        rfc3339_fast,
-    ]),
-    "P fast path": ("valid callbacks skip Connexion (bench/fastpath.py); everything else goes through it unchanged",
-                    []),
+    "P all": (
+        "every prototype above together",
+        [
+            security_signature_cached,
+            validation_setup_cached,
+            fingerprint_once,
+            handler_direct,
+            jsonschema_rs_fast_path,
+            rfc3339_fast,
+        ],
+    ),
+    "P fast path": (
+        "valid callbacks skip Connexion (bench/fastpath.py); everything else goes through it unchanged",
+        [],
+    ),
     "P fast path + dates": ("the fast path and the common date spelling read directly", [rfc3339_fast]),
 }
 VARIANTS = {**ABLATIONS, **PROTOTYPES}

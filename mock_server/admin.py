@@ -38,6 +38,7 @@ def exception_json(record: ExceptionRecord) -> dict[str, Any]:
         "externalIssueId": data["external_issue_id"],
         "updatedAt": data["updated_at"],
         "callbacks": list(record.callbacks),
+        "appliedCallbacks": len(record.callbacks),
     }
 
 

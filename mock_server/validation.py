@@ -216,9 +216,7 @@ def _fast_validator(schema: dict[str, t.Any]) -> t.Any:
     entry = _FAST.get(id(schema))
     if entry is None or entry[0] is not schema:
         try:
-            fast = jsonschema_rs.Draft4Validator(
-                schema, validate_formats=True, formats={"date-time": is_date_time}
-            )
+            fast = jsonschema_rs.Draft4Validator(schema, validate_formats=True, formats={"date-time": is_date_time})
         except (ValueError, jsonschema_rs.ValidationError):
             fast = None
         entry = (schema, fast)

@@ -229,6 +229,7 @@ def test_get_exception_answers_the_fixture(mock: Mock) -> None:
         "externalIssueId": "RECON-111",
         "updatedAt": "2026-11-01T09:00:00Z",
         "callbacks": [],
+        "appliedCallbacks": 0,
     }
 
 

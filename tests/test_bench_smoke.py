@@ -72,9 +72,19 @@ def test_done_line_parses() -> None:
 
 def test_report_renders_table_and_chart(tmp_path: Path) -> None:
     """Rows with ratios render as markdown and a PNG chart."""
-    row = {"kind": "bare", "config": "bare", "store": None, "workers": 1, "path": "first", "rps": 100.0,
-           "latency_ms": {"p50": 1.0, "p99": 2.0}, "statuses": {"200": 5}, "socket_errors": {"read": 0},
-           "unexpected": 0, "server_cpu_us_per_request": 50.0}
+    row = {
+        "kind": "bare",
+        "config": "bare",
+        "store": None,
+        "workers": 1,
+        "path": "first",
+        "rps": 100.0,
+        "latency_ms": {"p50": 1.0, "p99": 2.0},
+        "statuses": {"200": 5},
+        "socket_errors": {"read": 0},
+        "unexpected": 0,
+        "server_cpu_us_per_request": 50.0,
+    }
     rows = report.with_ratios([row, {**row, "kind": "mock", "config": "mock memory ×1", "rps": 40.0}])
     assert rows[1]["x_bare"] == 0.4
     assert "mock memory ×1" in report.markdown_table(rows)

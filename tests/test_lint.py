@@ -93,6 +93,14 @@ BROKEN: dict[str, tuple[Callable[[Spec], None], str]] = {
         lambda s: s["components"]["responses"]["Conflict"]["headers"].pop("Retry-After"),
         "must declare Retry-After for x-idempotency.errors.inFlight",
     ),
+    "error codes without the key's code": (
+        lambda s: s["components"]["responses"]["BadRequest"].update({"x-error-codes": ["MTCH-0001"]}),
+        "responses.400.x-error-codes lacks MTCH-0015 (x-idempotency.errors.keyInvalid)",
+    ),
+    "error codes not a list": (
+        lambda s: s["components"]["responses"]["NotFound"].update({"x-error-codes": "MTCH-0501"}),
+        "responses.404.x-error-codes must list error codes",
+    ),
     "example breaks its schema": (
         lambda s: operation(s)["requestBody"]["content"]["application/json"]["examples"]["jiraResolution"][
             "value"

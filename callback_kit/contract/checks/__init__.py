@@ -6,6 +6,8 @@
     model        matches_model: an answer against a model's prediction (`Expected`)
     schema       request_conforms, status_declared, response_conforms: one exchange against the spec's shapes
     keys         in_flight_refused: the answer to a request whose key is in flight
+    responses    carries_declared_headers, request_id_echoed, code_pairs_with_status: answers as the spec declares
+    side_effects applied_times: how many times a sequence applied a callback (read by an exception reader)
 
 The contract suite and a validating proxy apply the very same checks; neither classifies a violation here.
 """
@@ -24,7 +26,9 @@ from callback_kit.contract.checks.idempotency import (
 )
 from callback_kit.contract.checks.keys import in_flight_refused
 from callback_kit.contract.checks.model import Expected, matches_model
+from callback_kit.contract.checks.responses import carries_declared_headers, code_pairs_with_status, request_id_echoed
 from callback_kit.contract.checks.schema import request_conforms, response_conforms, status_declared
+from callback_kit.contract.checks.side_effects import applied_times
 
 __all__ = [
     "ACCEPTED",
@@ -32,6 +36,9 @@ __all__ = [
     "NOT_FOUND",
     "Expected",
     "Violation",
+    "applied_times",
+    "carries_declared_headers",
+    "code_pairs_with_status",
     "describe",
     "in_flight_refused",
     "is_replay_of",
@@ -45,6 +52,7 @@ __all__ = [
     "rejected_with",
     "replayed",
     "request_conforms",
+    "request_id_echoed",
     "response_conforms",
     "says_not_replayed",
     "status_declared",
