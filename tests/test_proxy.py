@@ -21,7 +21,7 @@ from callback_kit.cli import main
 from callback_kit.contract import CALLBACK_PATH, load_spec
 from callback_kit.contract.schemas import validator
 from tests.broken_servers import mock, no_replay_header, replay_with_other_body, stores_failed_responses
-from tests.clause_servers import echoes_no_request_id, no_www_authenticate, validation_errors_422
+from tests.clause_servers import echoes_no_request_id, no_retry_after, no_www_authenticate, validation_errors_422
 from tests.live import free_port
 from tests.proxy_support import (
     ADMIN,
@@ -91,19 +91,33 @@ def test_a_key_reused_with_another_body_is_the_clients_finding_not_the_servers(g
     assert [finding["pattern"] for finding in client["findings"]] == ["key-reused-with-different-body"]
 
 
+def race(both: Proxied, key: str) -> tuple[httpx.Response, httpx.Response]:
+    """A callback held 600 ms upstream, and its twin sent once the proxy holds the key."""
+    rule = {"action": "slow_processing", "ms": 600, "times": 1}
+    assert both.upstream.post("/_mock/faults", headers=ADMIN, json=rule).status_code == 201
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(both.callback, key=key)
+        records: list[dict[str, str]] = []
+        while not any(key in r["scopeKey"] for r in records) and not slow.done():
+            records = both.proxy.get("/_mock/idempotency", headers=ADMIN).json()  # until the proxy holds the key
+            time.sleep(0.01)  # readiness poll
+        second = both.callback(key=key)
+    return slow.result(), second
+
+
 def test_a_key_in_flight_is_judged_against_the_409_the_upstream_gives(good: Proxied) -> None:
     """Two requests with one key at once: the upstream's 409 with Retry-After keeps the in-flight clause."""
-    rule = {"action": "slow_processing", "ms": 600, "times": 1}
-    assert good.upstream.post("/_mock/faults", headers=ADMIN, json=rule).status_code == 201
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        slow = pool.submit(good.callback, key="racing-1")
-        records: list[dict[str, str]] = []
-        while not any("racing-1" in r["scopeKey"] for r in records) and not slow.done():
-            records = good.proxy.get("/_mock/idempotency", headers=ADMIN).json()  # until the proxy holds the key
-            time.sleep(0.01)  # readiness poll
-        second = good.callback(key="racing-1")
-    assert (slow.result().status_code, second.status_code) == (200, 409)
+    slow, second = race(good, "racing-1")
+    assert (slow.status_code, second.status_code) == (200, 409)
     assert good.violations() == []
+
+
+def test_an_in_flight_answer_without_retry_after_is_named(tmp_path: Path) -> None:
+    """The upstream's in-flight 409 without Retry-After breaks in_flight_refused and carries_declared_headers."""
+    with proxied(no_retry_after(tmp_path)) as both:
+        slow, second = race(both, "racing-2")
+        assert (slow.status_code, second.status_code, second.headers.get("Retry-After")) == (200, 409, None)
+        assert both.violations() == ["carries_declared_headers", "in_flight_refused"]
 
 
 def test_the_proxy_leaves_requests_and_answers_as_they_were(tmp_path: Path) -> None:
