@@ -16,10 +16,11 @@ The header form is `X-Mock-Fault: latency=250`, `latency=100-900`, `status=503`,
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from starlette.types import Scope
 
@@ -30,6 +31,8 @@ HEADER = b"x-mock-fault"
 Action = Literal["latency", "status", "lost_response", "slow_processing"]
 ACTIONS: tuple[Action, ...] = ("latency", "status", "lost_response", "slow_processing")
 FORCED_STATUSES = (429, 500, 503)
+MAX_MS = 600_000  # the longest delay a fault may ask for, ten minutes
+MAX_RETRY_AFTER = 3600
 # The one window a rule's `times` are counted in: from the epoch to the year 2286, so that no store collects the
 # count while the rule lives (SQLite drops windows that ended over a day ago; a day-long window from 1970 had).
 FIRING_WINDOW = (0.0, 1e10)
@@ -76,40 +79,63 @@ def parse_rule(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _action_fields(action: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """A fault's values checked against the one set of limits, for a rule and for a header alike."""
     if action in ("latency", "slow_processing"):
         low, high = raw.get("minMs", raw.get("ms")), raw.get("maxMs")
-        if not isinstance(low, (int, float)) or low < 0 or low > 600_000:
-            raise BadRequest(f"{action} needs ms (or minMs and maxMs) between 0 and 600000", details={"field": "ms"})
-        if high is not None and (not isinstance(high, (int, float)) or not low <= high <= 600_000):
-            raise BadRequest("maxMs must be between minMs and 600000", details={"field": "maxMs"})
+        if not _number(low) or not 0 <= low <= MAX_MS:
+            raise BadRequest(
+                f"{action} needs ms (or minMs and maxMs) from 0 to {MAX_MS} (got {low!r})", details={"field": "ms"}
+            )
+        if high is not None and (not _number(high) or not low <= high <= MAX_MS):
+            raise BadRequest(
+                f"maxMs must be from minMs ({low!r}) to {MAX_MS} (got {high!r})", details={"field": "maxMs"}
+            )
         return {"ms": float(low), "maxMs": None if high is None else float(high)}
     if action == "status":
         status, retry_after = raw.get("status"), raw.get("retryAfter", 1)
-        if status not in FORCED_STATUSES:
+        if status not in FORCED_STATUSES or isinstance(status, bool):
             raise BadRequest(f"status must be one of 429, 500, 503 (got {status!r})", details={"field": "status"})
-        if not isinstance(retry_after, int) or not 0 <= retry_after <= 3600:
-            raise BadRequest("retryAfter must be a whole number of seconds, 0 to 3600", details={"field": "retryAfter"})
-        return {"status": status, "retryAfter": retry_after}
+        if not _number(retry_after) or retry_after != int(retry_after) or not 0 <= retry_after <= MAX_RETRY_AFTER:
+            raise BadRequest(
+                f"retryAfter must be a whole number of seconds from 0 to {MAX_RETRY_AFTER} (got {retry_after!r})",
+                details={"field": "retryAfter"},
+            )
+        return {"status": status, "retryAfter": int(retry_after)}
     return {}
 
 
+def _number(value: object) -> TypeGuard[float]:
+    """True for a finite int or float (JSON's NaN and Infinity, and booleans, are no delay)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def parse_header(value: str) -> Fault:
-    """The fault an `X-Mock-Fault` header asks for; raises `BadRequest` with the accepted forms."""
+    """The fault an `X-Mock-Fault` header asks for, its values checked as a rule's are; raises `BadRequest`."""
+    raw = _header_rule(value)
+    try:
+        fields = _action_fields(raw["action"], raw)
+    except BadRequest as exc:
+        raise BadRequest(
+            f"X-Mock-Fault {value[:60]!r} is refused: {exc.message}",
+            details={"field": "X-Mock-Fault", "rule": (exc.details or {}).get("field", "format")},
+        ) from None
+    return from_rule({"id": None, "action": raw["action"], **fields})
+
+
+def _header_rule(value: str) -> dict[str, Any]:
+    """The header's fault in the admin API's form (values not yet checked); raises `BadRequest` on another form."""
     parts = [p.strip() for p in value.split(";") if p.strip()]
     name, _, argument = (parts[0] if parts else "").partition("=")
     options = dict(p.partition("=")[::2] for p in parts[1:])
     try:
-        if name == "latency" or name == "slow-processing":
+        if name in ("latency", "slow-processing"):
             low, _, high = argument.partition("-")
-            return Fault(
-                "latency" if name == "latency" else "slow_processing",
-                ms=float(low),
-                max_ms=float(high) if high else None,
-            )
-        if name == "status" and int(argument) in FORCED_STATUSES:
-            return Fault("status", status=int(argument), retry_after=int(options.get("retry-after", "1")))
+            action = "latency" if name == "latency" else "slow_processing"
+            return {"action": action, "minMs": _parsed(low), "maxMs": _parsed(high) if high else None}
+        if name == "status":
+            return {"action": "status", "status": int(argument), "retryAfter": _parsed(options.get("retry-after", "1"))}
         if name == "lost-response":
-            return Fault("lost_response")
+            return {"action": "lost_response"}
     except ValueError:
         pass
     raise BadRequest(
@@ -117,6 +143,14 @@ def parse_header(value: str) -> Fault:
         "status=429;retry-after=5, lost-response or slow-processing=3000",
         details={"field": "X-Mock-Fault", "rule": "format"},
     )
+
+
+def _parsed(text: str) -> float:
+    """A header's number (int when whole, so that a whole retry-after stays one); raises ValueError."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def firings(rule_id: str) -> str:
@@ -137,7 +171,7 @@ def from_rule(rule: dict[str, Any]) -> Fault:
         max_ms=rule.get("maxMs"),
         status=rule.get("status", 503),
         retry_after=rule.get("retryAfter", 1),
-        rule=rule["id"],
+        rule=rule.get("id"),
     )
 
 

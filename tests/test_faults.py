@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from callback_kit.mock_server.errors import BadRequest
+from callback_kit.mock_server.faults import parse_header, parse_rule
 from tests.live import ADMIN, LiveMock, running_mock
 
 TOKEN = {"Authorization": "Bearer acme-integration-token"}
@@ -155,6 +157,55 @@ def test_a_malformed_fault_header_is_a_400_naming_the_forms(http: httpx.Client) 
     answer = callback(http, str(uuid.uuid4()), fault="explode")
     assert answer.status_code == 400
     assert "lost-response" in answer.json()["message"]
+
+
+BAD_HEADERS = {
+    "latency=nan": "600000",
+    "slow-processing=nan": "600000",
+    "latency=100-nan": "600000",
+    "latency=inf": "600000",
+    "latency=600001": "600000",
+    "latency=99999999": "600000",
+    "latency=900-100": "minMs",
+    "status=503;retry-after=-1": "3600",
+}
+
+
+@pytest.mark.parametrize(("header", "limit"), BAD_HEADERS.items())
+def test_a_fault_header_past_the_limits_is_a_400_naming_header_value_and_limit(
+    http: httpx.Client, header: str, limit: str
+) -> None:
+    """A header whose values the admin API would refuse is a 400 MTCH-0001 in the spec's body, never a 500."""
+    answer = callback(http, str(uuid.uuid4()), fault=header)
+    body = answer.json()
+    assert (answer.status_code, body["code"], body["details"]["field"]) == (400, "MTCH-0001", "X-Mock-Fault")
+    assert header in body["message"]
+    assert limit in body["message"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"action": "latency", "ms": float("inf")},
+        {"action": "latency", "ms": 600_001},
+        {"action": "latency", "minMs": 900, "maxMs": 100},
+        {"action": "slow_processing", "ms": float("nan")},
+        {"action": "status", "status": 503, "retryAfter": -1},
+    ],
+)
+def test_the_header_and_the_admin_api_refuse_the_same_values(rule: dict[str, object]) -> None:
+    """The header parser and the admin rules share one check, so a value one refuses the other refuses too."""
+    with pytest.raises(BadRequest) as refused:
+        parse_rule(rule)
+    field = (refused.value.details or {})["field"]
+    if rule["action"] == "status":
+        header = f"status={rule['status']};retry-after={rule['retryAfter']}"
+    else:
+        low, high = rule.get("minMs", rule.get("ms")), rule.get("maxMs")
+        header = f"{str(rule['action']).replace('_', '-')}={low}" + (f"-{high}" if high is not None else "")
+    with pytest.raises(BadRequest) as also:
+        parse_header(header)
+    assert (also.value.details or {})["rule"] == field
 
 
 def test_a_bad_rule_is_refused_with_the_field_named(http: httpx.Client) -> None:

@@ -312,6 +312,16 @@ def test_a_latency_fault_delays_the_forward_and_stays_with_the_proxy(good: Proxi
     assert upstream_entry["fault"] is None
 
 
+@pytest.mark.parametrize("header", ["latency=nan", "latency=100-nan", "latency=900-100", "status=503;retry-after=-1"])
+def test_a_fault_header_past_the_limits_is_the_proxys_400_in_the_spec_body(good: Proxied, header: str) -> None:
+    """A header the admin API's limits refuse is a 400 MTCH-0001 JSON body from the proxy, never a plain 500."""
+    answer = good.callback(key="bad-fault", **{"X-Mock-Fault": header})
+    assert (answer.status_code, answer.headers["content-type"]) == (400, "application/json")
+    assert (answer.json()["code"], answer.json()["details"]["field"]) == ("MTCH-0001", "X-Mock-Fault")
+    assert header in answer.json()["message"]
+    assert good.upstream.get("/_mock/journal", headers=ADMIN).json() == []
+
+
 def test_secrets_never_reach_the_journal_or_the_log(good: Proxied, caplog: pytest.LogCaptureFixture) -> None:
     """Neither the bearer token nor the admin token appears in the journal, the report or the proxy's log."""
     with caplog.at_level(logging.DEBUG, logger="callback_kit"):
