@@ -23,6 +23,7 @@ from uvicorn.supervisors import Multiprocess
 
 import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
 from callback_kit.mock_server.app import create_app
+from callback_kit.mock_server.held import STOP_GRACE_SECONDS, CutShortMiddleware
 from callback_kit.mock_server.middleware import access_log
 from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
 from callback_kit.mock_server.settings import ENV_SETTINGS, LogFormat, Settings
@@ -61,14 +62,31 @@ class Stopper:
         self.server.should_exit = True
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, but a second Ctrl-C or SIGTERM while it stops is ignored rather than a forced exit.
+
+    The stop is bounded already (`STOP_GRACE_SECONDS`); a forced one would cancel the app's lifespan and its
+    requests mid-way, each with a traceback.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            super().handle_exit(sig, frame)
+
+
+def server_options() -> dict[str, Any]:
+    """The uvicorn options the mock and the proxy share: no access log of uvicorn's, and a bounded stop."""
+    return {"access_log": False, "timeout_graceful_shutdown": STOP_GRACE_SECONDS}
+
+
 def app() -> ASGIApp:
     """The app factory (`uvicorn callback_kit.mock_server.asgi:app --factory`)."""
     return build(Settings.from_env(os.environ))
 
 
 def build(settings: Settings) -> ASGIApp:
-    """The mock's ASGI app, wrapped in the one layer that must sit outside Connexion."""
-    return DropConnectionMiddleware(create_app(settings))
+    """The mock's ASGI app, wrapped in the layers that must sit outside Connexion."""
+    return DropConnectionMiddleware(CutShortMiddleware(create_app(settings)))
 
 
 def run(settings: Settings) -> int:
@@ -109,10 +127,10 @@ def _run(settings: Settings, stopper: Stopper) -> int:
         f"worker{'s' if settings.workers > 1 else ''}); Swagger UI at /ui/, admin API at /_mock/docs/",
         prefix="callback-kit",
     )
-    options: dict[str, Any] = {"log_config": config, "log_level": settings.log_level, "access_log": False}
+    options: dict[str, Any] = {"log_config": config, "log_level": settings.log_level, **server_options()}
     try:
         if settings.workers == 1:
-            server = stopper.server = uvicorn.Server(uvicorn.Config(application, **options))
+            server = stopper.server = Server(uvicorn.Config(application, **options))
             server.run(sockets=[sock])
             started = server.started
         else:

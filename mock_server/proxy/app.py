@@ -1,6 +1,7 @@
 """`create_proxy_app(settings)`: the proxy as one ASGI app, wired from the spec, a store and the upstream.
 
 DropConnection          the lost-answer fault closes the client's connection (as around the mock)
+CutShort                a request still held when the server stops is answered 503 (`held`)
 AccessLog               (unless the request log is off) one line per request, as the mock writes it
 dispatch                /_mock/... and the lifespan -> the admin API (`proxy.admin`)
                         everything else -> the forwarding app (`proxy.forward`)
@@ -18,6 +19,7 @@ import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warni
 from callback_kit.contract import idempotency_contract, load_spec
 from callback_kit.mock_server.auth import Authenticator, TokenTable
 from callback_kit.mock_server.clock import Clock
+from callback_kit.mock_server.held import CutShortMiddleware
 from callback_kit.mock_server.middleware import access_log
 from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
 from callback_kit.mock_server.proxy.admin import ProxyAdmin, admin_app
@@ -55,7 +57,7 @@ def create_proxy_app(
     app: ASGIApp = _Dispatch(admin_app(admin, shutdown), Forwarder(context))
     if access_log.enabled():
         app = access_log.AccessLogMiddleware(app, key_headers=list(contract.headers))
-    return DropConnectionMiddleware(app)
+    return DropConnectionMiddleware(CutShortMiddleware(app))
 
 
 class _Dispatch:

@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from callback_kit.mock_server.asgi import Stopped, Stopper, log_config
+from callback_kit.mock_server.asgi import Server, Stopped, Stopper, log_config, server_options
 from callback_kit.mock_server.proxy.app import create_proxy_app
 from callback_kit.mock_server.proxy.settings import ProxySettings
 from callback_kit.mock_server.proxy.upstream import shown_url
@@ -60,9 +60,9 @@ def _run(settings: ProxySettings, stopper: Stopper) -> int:
             prefix="callback-kit",
         )
         # Neither a second Date nor a Server header: the upstream's answer goes out with its own only.
-        options: dict[str, Any] = {"log_config": config, "log_level": "warning", "access_log": False}
+        options: dict[str, Any] = {"log_config": config, "log_level": "warning", **server_options()}
         options.update(server_header=False, date_header=False)
-        server = stopper.server = uvicorn.Server(uvicorn.Config(application, **options))
+        server = stopper.server = Server(uvicorn.Config(application, **options))
         server.run(sockets=[sock])
     finally:
         with contextlib.suppress(OSError):  # already closed by uvicorn's shutdown
