@@ -322,6 +322,17 @@ def test_a_fault_header_past_the_limits_is_the_proxys_400_in_the_spec_body(good:
     assert good.upstream.get("/_mock/journal", headers=ADMIN).json() == []
 
 
+def test_a_fault_rule_on_a_tenant_is_refused_by_the_proxy_that_knows_none(good: Proxied) -> None:
+    """The proxy checks no tokens, so a rule matching a tenant could never fire: 400 naming the field and why."""
+    rule = {"action": "lost_response", "match": {"tenant": "acme"}, "times": 1}
+    answer = good.proxy.post("/_mock/faults", headers=ADMIN, json=rule)
+    assert (answer.status_code, answer.json()["code"], answer.json()["details"]) == (
+        400, "MTCH-0001", {"field": "match.tenant"},
+    )  # fmt: skip
+    assert "never fire" in answer.json()["message"]
+    assert good.proxy.get("/_mock/faults", headers=ADMIN).json() == []
+
+
 def test_secrets_never_reach_the_journal_or_the_log(good: Proxied, caplog: pytest.LogCaptureFixture) -> None:
     """Neither the bearer token nor the admin token appears in the journal, the report or the proxy's log."""
     with caplog.at_level(logging.DEBUG, logger="callback_kit"):

@@ -23,7 +23,7 @@ from callback_kit.contract import load_spec
 from callback_kit.mock_server.admin import AdminApi
 from callback_kit.mock_server.app import ADMIN_SPEC, connexion_handler, error_responder
 from callback_kit.mock_server.auth import bearer_handler
-from callback_kit.mock_server.errors import MockError
+from callback_kit.mock_server.errors import BadRequest, MockError
 from callback_kit.mock_server.profiles import PUBLISHED
 
 LEFT_OUT = frozenset({"createException", "getException"})
@@ -35,6 +35,17 @@ class ProxyAdmin(AdminApi):
     async def reset_state(self) -> JSONResponse:
         await self.store.seed([], replace=True)
         return JSONResponse({"exceptions": 0})
+
+    async def add_fault(self, body: dict[str, Any]) -> JSONResponse:
+        """The mock's rules, less one that matches a tenant: the proxy knows none, so it would never fire."""
+        match = body.get("match")
+        if isinstance(match, dict) and "tenant" in match:
+            raise BadRequest(
+                "the proxy cannot match a tenant: it checks no tokens, so it never knows one and the rule would "
+                "never fire; match on exceptionId or externalSystem (or set the rule on the mock behind it)",
+                details={"field": "match.tenant"},
+            )
+        return await super().add_fault(body)
 
 
 def admin_app(admin: ProxyAdmin, on_shutdown: Callable[[], Awaitable[None]]) -> AsyncApp:
