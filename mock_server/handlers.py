@@ -17,11 +17,10 @@ from callback_kit.mock_server.callbacks import Callback, read_callback, transiti
 from callback_kit.mock_server.clock import Clock, iso
 from callback_kit.mock_server.errors import RateLimited, Unauthorized
 from callback_kit.mock_server.faults import fault_of
-from callback_kit.mock_server.held import Holder
 from callback_kit.mock_server.middleware.idempotency import Claim, claim_of, deduplicated
 from callback_kit.mock_server.middleware.moment import now_of
 from callback_kit.mock_server.profiles import PUBLISHED, Profile
-from callback_kit.mock_server.scope import stash, stashed
+from callback_kit.mock_server.scope import stash
 from callback_kit.mock_server.types import Store, StoredResponse
 
 ACCEPTED = StoredResponse(200, b'{"status":"accepted"}', "application/json")
@@ -61,9 +60,7 @@ class CallbackHandler:
             await self._check_rate(principal.tenant, callback.external_system, now)
         fault = fault_of(scope)
         if fault is not None and fault.action == "slow_processing":
-            # The key stays claimed meanwhile: a concurrent retry gets 409. A bare app (no fault layer) just sleeps.
-            holder = stashed(scope, "holder", Holder)
-            await (holder.hold if holder else asyncio.sleep)(fault.delay(self.rng))
+            await asyncio.sleep(fault.delay(self.rng))  # the key stays claimed: a concurrent retry gets 409
         claim = claim_of(scope)
         tenant, exception = principal.tenant, exception_id.lower()
 

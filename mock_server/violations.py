@@ -1,6 +1,7 @@
 """The contract violations a journal lists (the validating proxy judges each exchange it forwards), for the report.
 
-Entries written by the mock carry none; an entry of the proxy lists each violation by check name and message.
+Entries written by the mock carry none; an entry of the proxy lists each violation by check name and message,
+with its `party`: `client` when the check judged the request the client sent, `server` when it judged the answer.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def violations_of(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every violation in the entries (oldest first), each with the request that showed it."""
+def violations_of(entries: Sequence[dict[str, Any]], party: str) -> list[dict[str, Any]]:
+    """The violations of `party` (client or server) in the entries, oldest first, each with its request."""
     return [
         {
             "check": violation.get("check"),
+            "party": party,
             "message": violation.get("message"),
             "requestId": entry.get("requestId"),
             "at": entry.get("at"),
@@ -25,4 +27,5 @@ def violations_of(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for entry in entries
         for violation in entry.get("violations") or ()
+        if violation.get("party", "server") == party
     ]

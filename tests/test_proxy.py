@@ -176,7 +176,7 @@ def test_a_broken_replay_is_named_by_its_check(flaw: object, expected: list[str]
         both.callback(key="flawed-1")
         both.callback(key="flawed-1")
         assert both.violations() == expected
-        assert both.report()["verdict"] == f"{len(expected)} violation{'s' if len(expected) > 1 else ''}"
+        assert both.report()["verdict"] == f"{len(expected)} server violation{'s' if len(expected) > 1 else ''}"
 
 
 def reject_spec(tmp: Path) -> Path:
@@ -331,6 +331,19 @@ def test_a_fault_rule_on_a_tenant_is_refused_by_the_proxy_that_knows_none(good: 
     )  # fmt: skip
     assert "never fire" in answer.json()["message"]
     assert good.proxy.get("/_mock/faults", headers=ADMIN).json() == []
+
+
+def test_a_clients_bad_requests_are_reported_as_the_clients_not_the_servers(good: Proxied) -> None:
+    """Requests that break the spec, to the kit's mock: the report names the client; the server has no violation."""
+    good.callback(body={"externalSystem": "JIRA", "status": "NOT-A-STATUS"})
+    good.callback(body={"status": "RESOLVED"})
+    report = good.report()
+    code, text = report_command(str(good.proxy.base_url))
+    assert report["violations"] == []
+    assert [(v["check"], v["party"]) for v in report["clientViolations"]] == [("request_conforms", "client")] * 2
+    assert (code, report["verdict"]) == (1, "2 client violations")
+    assert "Requests that break the contract (the clients') (2):" in text
+    assert "server" not in text
 
 
 def test_secrets_never_reach_the_journal_or_the_log(good: Proxied, caplog: pytest.LogCaptureFixture) -> None:

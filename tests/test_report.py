@@ -80,6 +80,7 @@ def test_an_empty_journal_is_clean() -> None:
         "verdict": "clean",
         "findings": 0,
         "violations": [],
+        "clientViolations": [],
         "entries": 0,
         "from": None,
         "to": None,
@@ -91,8 +92,25 @@ def test_the_violations_a_proxy_journaled_are_listed_and_spoil_the_verdict() -> 
     """Entries carrying contract violations (a proxy's) are listed by check, with their request, in the verdict."""
     flawed = {**entry("a", 0.0, key="k1"), "violations": [{"check": "is_replay_of", "message": "Not a replay"}]}
     report = build_report([flawed, entry("b", 1.0, key="k2", body="B")])
-    assert report["verdict"] == "1 violation"
+    assert report["verdict"] == "1 server violation"
     assert [(v["check"], v["requestId"]) for v in report["violations"]] == [("is_replay_of", "a")]
+
+
+def test_a_clients_request_that_breaks_the_contract_is_listed_apart_from_the_servers() -> None:
+    """A violation of party `client` (a request judged) is in `clientViolations` and the verdict, never the server's."""
+    bad = {"check": "request_conforms", "party": "client", "message": "The request breaks its schema"}
+    wrong = {"check": "is_replay_of", "party": "server", "message": "Not a replay"}
+    report = build_report(
+        [
+            {**entry("a", 0.0, key="k1"), "violations": [bad]},
+            {**entry("b", 1.0, principal="acme-other"), "violations": [wrong]},
+        ]
+    )
+    assert report["verdict"] == "1 server violation, 1 client violation"
+    assert [(v["check"], v["party"], v["requestId"]) for v in report["clientViolations"]] == [
+        ("request_conforms", "client", "a")
+    ]
+    assert [v["check"] for v in report["violations"]] == ["is_replay_of"]
 
 
 def test_every_pattern_has_one_line_of_advice() -> None:

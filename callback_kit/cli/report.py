@@ -1,7 +1,8 @@
 """`callback-kit report`: the retry report of a running mock or proxy, for people (or as JSON, for scripts).
 
-It reads `GET /_mock/report` and prints the contract violations a proxy saw, then, per client, each finding
-with the request ids it cites. Exit codes: 0 all clean, 1 findings or violations, 2 a usage or connection error.
+It reads `GET /_mock/report` and prints the contract violations a proxy saw (the server's answers, then the
+clients' requests), then, per client, each finding with the request ids it cites. Exit codes: 0 all clean,
+1 findings or violations (the server's or a client's), 2 a usage or connection error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ import httpx
 
 DEFAULT_ADMIN_TOKEN = "kit-admin-token"
 SLOW_MS = 100  # an answer this slow is worth showing: the client may have given up on it
+# The report's violations, each party under its heading: the server's answers first, then the clients' requests.
+SIDES = (
+    ("violations", "Answers that break the contract (the server's)"),
+    ("clientViolations", "Requests that break the contract (the clients')"),
+)
 
 
 class ReportUnavailable(RuntimeError):
@@ -41,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         render(report, sys.stdout)
-    return 0 if report["findings"] == 0 and not report.get("violations") else 1
+    clean = report["findings"] == 0 and not report.get("violations") and not report.get("clientViolations")
+    return 0 if clean else 1
 
 
 def fetch(base_url: str, admin_token: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -70,9 +77,10 @@ def render(report: dict[str, Any], out: TextIO) -> None:
     """The report as text: a headline, then each client with its counts and findings."""
     span = f" ({report['from']} .. {report['to']})" if report.get("from") else ""
     out.write(f"Retry report of {report['entries']} journal entries{span}: {report['verdict']}\n")
-    violations = report.get("violations") or []
-    if violations:
-        out.write(f"\nContract violations of the server ({len(violations)}):\n")
+    for field, heading in SIDES:
+        violations = report.get(field) or []
+        if violations:
+            out.write(f"\n{heading} ({len(violations)}):\n")
         for found in violations:
             out.write(f"  [{found['check']}] {found['message']}\n")
             out.write(f"      {found['at']}  {found['requestId']}  {_outcome(found)}\n")

@@ -5,6 +5,7 @@ The faults themselves (their forms, their parsing, the forced errors) are descri
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from typing import Any
@@ -21,7 +22,6 @@ from callback_kit.mock_server.faults import (
     from_rule,
     parse_header,
 )
-from callback_kit.mock_server.held import Holder
 from callback_kit.mock_server.middleware.moment import moment_of
 from callback_kit.mock_server.scope import CallbackLayer, buffer_body, exception_id, stash
 from callback_kit.mock_server.types import Store
@@ -52,13 +52,10 @@ class FaultMiddleware(CallbackLayer):
         if fault.action == "status":
             await buffer_body(receive)  # read it, so that the journal records what was sent
             raise forced_error(fault)
-        if fault.action in ("latency", "slow_processing"):
-            listen = receive
-            _, receive = await buffer_body(listen)  # `listen` has given the body: next it reports a hang-up
-            holder = Holder(listen)
-            stash(scope, "holder", holder)  # the handler holds a slow_processing request with it
-            if fault.action == "latency":
-                await holder.hold(fault.delay(self.rng))
+        if fault.action == "latency":
+            # A slow server answers late even to a client gone (the timeout retry reports look for); a stop cuts
+            # the wait short after its grace (`held`), so a latency never keeps the server up.
+            await asyncio.sleep(fault.delay(self.rng))
         await self.app(scope, receive, send)
 
     async def _matching_rule(self, rules: list[dict[str, Any]], scope: Scope, body: bytes) -> Fault | None:

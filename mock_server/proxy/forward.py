@@ -14,6 +14,7 @@ For a callback (`POST /v1/exceptions/{exceptionId}/callback`), in order:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -30,7 +31,6 @@ from callback_kit.contract.exchange import Exchange
 from callback_kit.mock_server.clock import Clock, iso
 from callback_kit.mock_server.errors import MockError, render
 from callback_kit.mock_server.faults import HEADER, Fault, forced_error, parse_header
-from callback_kit.mock_server.held import Holder
 from callback_kit.mock_server.middleware.faults import matching_fault, system_of
 from callback_kit.mock_server.middleware.moment import RULES
 from callback_kit.mock_server.proxy.journal import append, journal_entry
@@ -67,7 +67,7 @@ class Forwarder:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # websockets are not forwarded: the server closes them
-        body, _ = await buffer_body(receive)  # `receive` has given the body: next it reports a hang-up
+        body, _ = await buffer_body(receive)
         target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
@@ -75,9 +75,9 @@ class Forwarder:
             answer = await self._forward(scope["method"], target, scope["headers"], body)
             await _send(send, answer)
             return
-        await self._callback(scope, Holder(receive), send, target, body)
+        await self._callback(scope, send, target, body)
 
-    async def _callback(self, scope: Scope, holder: Holder, send: Send, target: str, body: bytes) -> None:
+    async def _callback(self, scope: Scope, send: Send, target: str, body: bytes) -> None:
         started, wall = time.perf_counter(), self.context.clock.wall()
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
@@ -90,7 +90,7 @@ class Forwarder:
         forwarded = [(k, v) for k, v in scope["headers"] if k.lower() != HEADER]
         key, key_header = self.ledger.key_of(headers)
         caller = credential_of(headers.get("authorization"))
-        entry, answer = await self._answer(scope, holder, fault, caller, key, target, forwarded, body)
+        entry, answer = await self._answer(scope, fault, caller, key, target, forwarded, body)
         exchange = Exchange(
             "proxy", scope["method"], target, _text(forwarded), body, answer.status, answer.reason,
             _text(answer.headers), answer.decoded, wall, time.perf_counter() - started,
@@ -99,7 +99,7 @@ class Forwarder:
         # The proxy's own answer (a forced status, an upstream down) is not the upstream's to be judged for.
         violations = [] if answer.own else judge(exchange, entry, self.context.spec, self.context.contract)
         if fault is not None and fault.action == "slow_processing":
-            await holder.hold(fault.delay(self.rng))
+            await asyncio.sleep(fault.delay(self.rng))
         request_id = exchange.header("x-request-id") or str(uuid.uuid4())
         secrets = {s: n for s, n in ((_credential(headers), "TOKEN"), (self.context.admin_token, "ADMIN_TOKEN")) if s}
         record = journal_entry(
@@ -109,13 +109,14 @@ class Forwarder:
         )  # fmt: skip
         await append(self.context.store, record)
         for found in record["violations"]:
-            log.warning("violation %s: %s (request %s)", found["check"], found["message"], request_id)
+            log.warning(
+                "violation by the %s, %s: %s (request %s)", found["party"], found["check"], found["message"], request_id
+            )
         await _send(send, answer)
 
     async def _answer(
         self,
         scope: Scope,
-        holder: Holder,
         fault: Fault | None,
         caller: str,
         key: str | None,
@@ -127,7 +128,7 @@ class Forwarder:
         if fault is not None and fault.action == "status":
             return Entry("none"), _own_answer(forced_error(fault))
         if fault is not None and fault.action == "latency":
-            await holder.hold(fault.delay(self.rng))
+            await asyncio.sleep(fault.delay(self.rng))
         entry = await self.ledger.open(caller, scope["method"], scope["path"], key, body)
         try:
             return entry, await self._forward(scope["method"], target, headers, body)

@@ -17,6 +17,7 @@ from callback_kit.mock_server.errors import MockError
 from callback_kit.mock_server.faults import Fault
 from callback_kit.mock_server.middleware.idempotency import fingerprint
 from callback_kit.mock_server.middleware.journal import BODY_LIMIT
+from callback_kit.mock_server.proxy.judge import party_of
 from callback_kit.mock_server.types import Store
 from callback_kit.reporting.redact import Secrets, redact
 
@@ -65,7 +66,12 @@ def journal_entry(
         **({"applied": False} if key is not None and not claimed else {}),
         "latencyMs": round(exchange.elapsed * 1000, 3),
         "violations": [
-            {"check": v.check, "message": redact(v.title, secrets), "expected": redact(v.expected, secrets)}
+            {
+                "check": v.check,
+                "party": party_of(v.check),
+                "message": redact(v.title, secrets),
+                "expected": redact(v.expected, secrets),
+            }
             for v in violations
         ],
     }

@@ -13,11 +13,13 @@ The idempotency clauses by what the ledger knew of the key when the request arri
     stored, same body or policy `replay`     is_replay_of the stored first answer
     stored, another body, policy `reject`    rejected_with the spec's differentBody error
     in flight                                in_flight_refused
+
+Each violation has a party: `request_conforms` judges what the client sent, every other check the answer.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from callback_kit.contract import IdempotencyContract
 from callback_kit.contract.checks import (
@@ -37,6 +39,15 @@ from callback_kit.contract.checks import (
 from callback_kit.contract.checks.responses import REQUEST_ID
 from callback_kit.contract.exchange import Exchange
 from callback_kit.mock_server.proxy.ledger import Entry
+
+Party = Literal["client", "server"]
+# The checks that judge the request: a violation of theirs is the client's, never the server's.
+CLIENT_CHECKS = frozenset({"request_conforms"})
+
+
+def party_of(check: str) -> Party:
+    """Whose violation a check's is: the client's (it judges the request) or the server's (the answer)."""
+    return "client" if check in CLIENT_CHECKS else "server"
 
 
 def judge(exchange: Exchange, entry: Entry, spec: dict[str, Any], contract: IdempotencyContract) -> list[Violation]:

@@ -13,7 +13,8 @@ duplicate work, each finding citing its entries (in the order they started):
     retry-without-backoff           three or more attempts whose waits never grew
     callback-without-key            callbacks without an idempotency key (security's refusals aside)
 
-Beside the findings, `violations` lists the contract violations the entries carry (a validating proxy's).
+Beside the findings, the contract violations the entries carry (a validating proxy's): `violations`, the
+server's (its answers break the contract), and `clientViolations`, the client's (its requests break it).
 
 A pure function: no I/O and no clock of its own. An entry's `at` is when its answer was written, so the
 attempt started `latencyMs` earlier; attempts are compared in the order they started. "The same request" is

@@ -33,11 +33,12 @@ def build_report(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     total = sum(len(s["findings"]) for s in sections)
-    violations = violations_of(entries)
+    violations, by_clients = violations_of(entries, "server"), violations_of(entries, "client")
     return {
-        "verdict": _verdict(total, len(violations)),
+        "verdict": _verdict(total, len(violations), len(by_clients)),
         "findings": total,
         "violations": violations,
+        "clientViolations": by_clients,
         "entries": len(entries),
         "from": entries[0].get("at") if entries else None,
         "to": entries[-1].get("at") if entries else None,
@@ -65,6 +66,6 @@ def _counts(attempts: list[Attempt]) -> dict[str, int]:
     }
 
 
-def _verdict(findings: int, violations: int = 0) -> str:
-    parts = [f"{n} {noun}{'s' if n > 1 else ''}" for n, noun in ((findings, "finding"), (violations, "violation")) if n]
-    return ", ".join(parts) or "clean"
+def _verdict(findings: int, server: int = 0, client: int = 0) -> str:
+    counted = ((findings, "finding"), (server, "server violation"), (client, "client violation"))
+    return ", ".join(f"{n} {noun}{'s' if n > 1 else ''}" for n, noun in counted if n) or "clean"
