@@ -54,7 +54,7 @@ EXIT_CODES = {
     ),
     "report": (
         "0  every client retried well (and no contract violation)",
-        "1  findings, or contract violations a proxy saw",
+        "1  findings, or contract violations a proxy saw (the server's answers or a client's requests)",
         USAGE_ERROR + "the mock unreachable or refusing",
     ),
     "contract": (
