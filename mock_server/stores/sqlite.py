@@ -21,14 +21,8 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from callback_kit.mock_server.errors import ClaimLost, NotFound, StoreUnavailable
-from callback_kit.mock_server.stores._codec import (
-    CLAIM_LOST,
-    dump_exception,
-    dump_response,
-    load_exception,
-    load_response,
-    public_record,
-)
+from callback_kit.mock_server.stores import _sqlite_rows as layout
+from callback_kit.mock_server.stores._codec import CLAIM_LOST, dump_response, load_response, public_record
 from callback_kit.mock_server.types import (
     Claimed,
     ClaimOutcome,
@@ -45,18 +39,6 @@ BUSY_TIMEOUT_SECONDS = 5.0
 COUNTER_GRACE_SECONDS = 86_400.0
 """How long a finished rate-limit window is kept: only a clock turned back by more than this forgets hits."""
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS exceptions (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, record TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS idempotency (scope_key TEXT PRIMARY KEY, state TEXT NOT NULL,"
-    " token TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,"
-    " response TEXT)",
-    "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_end REAL NOT NULL, hits INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS counters_by_window_end ON counters (window_end)",
-    "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-_TABLES = ("exceptions", "idempotency", "journal", "counters", "settings")
-
 
 class SQLiteStore:
     """A `Store` in one SQLite file; the connection is opened on first use."""
@@ -71,35 +53,27 @@ class SQLiteStore:
     async def seed(self, records: list[ExceptionRecord], *, replace: bool) -> None:
         with self._transaction() as db:
             if replace:
-                for table in _TABLES:
+                for table in layout.TABLES:
                     db.execute(f"DELETE FROM {table}")
-            db.executemany(
-                "INSERT OR IGNORE INTO exceptions (id, tenant, record) VALUES (?, ?, ?)",
-                [(r.id, r.tenant, dump_exception(r)) for r in records],
-            )
+            layout.seed(db, records)
 
     async def get_exception(self, tenant: TenantId | None, exception_id: ExceptionId) -> ExceptionRecord | None:
         with self._reading() as db:
             row = db.execute("SELECT tenant, record FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
-        if row is None or (tenant is not None and row[0] != tenant):
-            return None
-        return load_exception(row[1])
+            if row is None or (tenant is not None and row[0] != tenant):
+                return None
+            return layout.whole(db, row[1], exception_id)
 
     async def list_exceptions(self, tenant: TenantId | None) -> list[ExceptionRecord]:
         with self._reading() as db:
-            rows = db.execute(
-                "SELECT record FROM exceptions WHERE ?1 IS NULL OR tenant = ?1 ORDER BY rowid", (tenant,)
+            found = db.execute(
+                "SELECT id, record FROM exceptions WHERE ?1 IS NULL OR tenant = ?1 ORDER BY rowid", (tenant,)
             ).fetchall()
-        return [load_exception(text) for (text,) in rows]
+            return [layout.whole(db, text, exception_id) for exception_id, text in found]
 
     async def put_exception(self, record: ExceptionRecord) -> None:
         with self._transaction() as db:
-            # An upsert, not INSERT OR REPLACE: the row keeps its rowid, so the listing order stays put.
-            db.execute(
-                "INSERT INTO exceptions (id, tenant, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE"
-                " SET tenant = excluded.tenant, record = excluded.record",
-                (record.id, record.tenant, dump_exception(record)),
-            )
+            layout.put(db, record)
 
     async def apply(
         self,
@@ -108,19 +82,16 @@ class SQLiteStore:
         transition: Transition,
         completion: Completion | None,
     ) -> ExceptionRecord:
+        """Its history holds only the entries this call added (the store keeps the rest apart)."""
         with self._transaction() as db:
-            row = db.execute("SELECT tenant, record FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
-            if row is None or row[0] != tenant:
+            found = layout.current(db, exception_id)
+            if found is None or found[0] != tenant:
                 raise NotFound("exception not found")
-            if completion is not None and not _holds(db, completion.scope_key, completion.token):
+            # Completing first checks the claim in the same statement; a refused transition rolls it back.
+            if completion is not None and not _store_completion(db, completion):
                 raise ClaimLost(CLAIM_LOST)
-            updated = transition(load_exception(row[1]))
-            db.execute(
-                "UPDATE exceptions SET tenant = ?, record = ? WHERE id = ?",
-                (updated.tenant, dump_exception(updated), exception_id),
-            )
-            if completion is not None:
-                _store_completion(db, completion)
+            updated = transition(found[1])
+            layout.update(db, updated)
         return updated
 
     async def claim(self, scope_key: str, fingerprint: str, now: float, in_flight_ttl: float) -> ClaimOutcome:
@@ -273,7 +244,7 @@ class SQLiteStore:
             # killed (it is in the WAL file, in the OS's cache), but a power loss may take the last few back.
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
+            for statement in layout.SCHEMA:
                 db.execute(statement)
             db.execute("COMMIT")
         except BaseException:
@@ -305,14 +276,6 @@ def _use_wal(db: sqlite3.Connection) -> None:
             if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
                 raise
             time.sleep(0.01)
-
-
-def _holds(db: sqlite3.Connection, scope_key: str, token: str) -> bool:
-    row = db.execute(
-        "SELECT 1 FROM idempotency WHERE scope_key = ? AND state = 'in_flight' AND token = ?",
-        (scope_key, token),
-    ).fetchone()
-    return row is not None
 
 
 def _store_completion(db: sqlite3.Connection, completion: Completion) -> bool:
