@@ -181,4 +181,3 @@ def _beyond_loopback(host: str) -> bool:
     except OSError:  # unknown: binding will say so
         return False
     return not all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses)
-

@@ -1,29 +1,52 @@
-"""An exception's callback history through many callbacks: the newest 100, oldest first, on every store; and
-SQLite keeps reading (and then moves) a history written inside the record by an older kit."""
+"""An exception's callback history through many callbacks: the newest 100, oldest first, on every store;
+SQLite keeps reading (and then moves) a history written inside the record by an older kit; Redis applies in
+one round trip against its last copy, and reseeds when it comes back empty."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from callback_kit.mock_server.callbacks import HISTORY_LIMIT, Callback, transition
 from callback_kit.mock_server.stores._codec import dump_exception
 from callback_kit.mock_server.stores.memory import MemoryStore
+from callback_kit.mock_server.stores.redis import RedisStore
 from callback_kit.mock_server.stores.sqlite import SQLiteStore
 from callback_kit.mock_server.types import ExceptionRecord, Store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh store of each kind that keeps history itself."""
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(str(tmp_path / "store.sqlite3"))
-    yield made
-    asyncio.run(made.close())
+@pytest.fixture
+def namespace(redis_url: str) -> Iterator[str]:
+    """A Redis namespace of this test's own, deleted afterwards."""
+    name = f"test-history-{uuid.uuid4().hex}"
+    yield name
+    asyncio.run(forget(redis_url, name))
+
+
+async def forget(redis_url: str, name: str) -> None:
+    """Delete every key of a namespace (what a FLUSHALL does to it)."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    keys = [key async for key in client.scan_iter(match=f"{name}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A fresh store of each kind (each test closes it on its own event loop)."""
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "sqlite":
+        return SQLiteStore(str(tmp_path / "store.sqlite3"))
+    return RedisStore(request.getfixturevalue("redis_url"), namespace=request.getfixturevalue("namespace"))
 
 
 def update(number: int) -> Callback:
@@ -38,7 +61,9 @@ def test_history_keeps_the_newest_callbacks_oldest_first(store: Store) -> None:
         await store.seed([record], replace=False)
         for number in range(1, HISTORY_LIMIT + 6):
             await store.apply("acme", record.id, transition(update(number), f"t{number}", f"k{number}"), None)
-        return await store.get_exception("acme", record.id)
+        found = await store.get_exception("acme", record.id)
+        await store.close()
+        return found
 
     stored = asyncio.run(scenario())
     assert stored is not None
@@ -73,3 +98,51 @@ def test_sqlite_reads_and_moves_a_history_kept_inside_the_record(tmp_path: Path)
     with sqlite3.connect(path) as db:
         (text,) = db.execute("SELECT record FROM exceptions WHERE id = ?", (record.id,)).fetchone()
     assert '"callbacks":[]' in text
+
+
+@pytest.mark.redis
+def test_redis_applies_against_a_copy_another_process_changed(redis_url: str, namespace: str) -> None:
+    """Two processes taking turns on one exception: every callback counts, none judged on a stale copy."""
+    record = ExceptionRecord(id=str(uuid.uuid4()), tenant="acme", status="OPEN")
+
+    async def scenario() -> ExceptionRecord | None:
+        first, second = RedisStore(redis_url, namespace=namespace), RedisStore(redis_url, namespace=namespace)
+        await first.seed([record], replace=False)
+        for number, store in enumerate([first, second, first, second, first], start=1):
+            await store.apply("acme", record.id, transition(update(number), f"t{number}", None), None)
+        found = await second.get_exception("acme", record.id)
+        await first.close()
+        await second.close()
+        return found
+
+    stored = asyncio.run(scenario())
+    assert stored is not None
+    assert stored.version == 6
+    assert [entry["externalIssueId"] for entry in stored.callbacks] == [f"J-{n}" for n in range(1, 6)]
+
+
+@pytest.mark.redis
+def test_redis_that_comes_back_empty_is_reseeded_and_says_so(
+    redis_url: str, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a flush the next settings read (every callback makes one) puts the fixtures back, logging one line."""
+    record = ExceptionRecord(id=str(uuid.uuid4()), tenant="acme", status="OPEN")
+    store = RedisStore(redis_url, namespace=namespace)
+
+    async def scenario() -> tuple[ExceptionRecord | None, ExceptionRecord | None]:
+        await store.seed([record], replace=False)
+        await forget(redis_url, namespace)
+        gone = await store.get_exception("acme", record.id)
+        await store.settings()
+        back = await store.get_exception("acme", record.id)
+        await store.settings()  # seeded again: no second line
+        await store.close()
+        return gone, back
+
+    with caplog.at_level(logging.WARNING, logger="callback_kit.mock_server.stores.redis"):
+        gone, back = asyncio.run(scenario())
+    assert gone is None
+    assert back == record
+    assert [r.getMessage() for r in caplog.records if "came back empty" in r.getMessage()] == [
+        f"the Redis store {namespace} came back empty (flushed, or restarted without persistence): reseeding (1)"
+    ]
