@@ -18,13 +18,13 @@ last: when another process changed it meanwhile, the script answers the current 
 applied again to it. A first processing costs four round trips: the settings (with the seed marker), the
 claim, the apply (which completes the key), the journal.
 
-Expiry of idempotency keys is logical: the stored `expires_at` is compared with the `now` the caller passes,
-because the mock's clock can be shifted. Redis's own TTL only collects garbage, so it is the logical TTL plus
-`codec.GC_MARGIN_SECONDS` and never removes a key that is still live.
+Idempotency keys expire logically (`expires_at` against the caller's `now`: the mock's clock can be shifted);
+Redis's TTL only collects garbage a day later (`GC_MARGIN_SECONDS`), never a key that is still live.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -60,6 +60,7 @@ from callback_kit.mock_server.types import (
 )
 
 APPLY_ATTEMPTS = 50
+TURNS = 64  # locks, each shared by the exceptions whose ids hash to it
 KNOWN_LIMIT = 10_000  # exceptions whose last seen row a process keeps for the compare-and-set
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class RedisStore:
         self._put = self._redis.register_script(scripts.PUT)
         self._apply_script = self._redis.register_script(scripts.APPLY)
         self._known: dict[str, str] = {}  # exception id -> the row as this process last read or wrote it
+        self._turns = [asyncio.Lock() for _ in range(TURNS)]
         self._seeded: list[ExceptionRecord] | None = None  # what to put back if Redis comes back empty
 
     async def seed(self, records: list[ExceptionRecord], *, replace: bool) -> None:
@@ -113,11 +115,16 @@ class RedisStore:
             await self._put_record(record, only_if_absent=False)
 
     async def apply(
-        self,
-        tenant: TenantId,
-        exception_id: ExceptionId,
-        transition: Transition,
-        completion: Completion | None,
+        self, tenant: TenantId, exception_id: ExceptionId, transition: Transition, completion: Completion | None
+    ) -> ExceptionRecord:
+        # Callbacks of this process to one exception take turns: racing each other they would only make the
+        # compare-and-set fail (a hot exception under 32 connections exhausted the attempts); other processes
+        # can still race, and the compare-and-set settles those.
+        async with self._turns[hash(exception_id) % len(self._turns)]:
+            return await self._apply(tenant, exception_id, transition, completion)
+
+    async def _apply(
+        self, tenant: TenantId, exception_id: ExceptionId, transition: Transition, completion: Completion | None
     ) -> ExceptionRecord:
         text = self._known.get(exception_id)
         confirmed = False  # read from Redis in this call (a copy kept from earlier may be stale)
@@ -266,8 +273,7 @@ class RedisStore:
         return self._key("idem", completion.scope_key) if completion is not None else self._key("exc", "")
 
     def _remember(self, exception_id: str, row: str) -> None:
-        if len(self._known) >= KNOWN_LIMIT:
-            self._known.clear()
+        self._known = {} if len(self._known) >= KNOWN_LIMIT else self._known
         self._known[exception_id] = row
 
     async def _whole(self, ids: list[str]) -> list[ExceptionRecord | None]:
