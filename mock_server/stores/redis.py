@@ -117,9 +117,8 @@ class RedisStore:
     async def apply(
         self, tenant: TenantId, exception_id: ExceptionId, transition: Transition, completion: Completion | None
     ) -> ExceptionRecord:
-        # Callbacks of this process to one exception take turns: racing each other they would only make the
-        # compare-and-set fail (a hot exception under 32 connections exhausted the attempts); other processes
-        # can still race, and the compare-and-set settles those.
+        # This process's callbacks to one exception take turns (racing, they only made the compare-and-set fail:
+        # 50 failed attempts on a hot exception); other processes' races are what the compare-and-set settles.
         async with self._turns[hash(exception_id) % len(self._turns)]:
             return await self._apply(tenant, exception_id, transition, completion)
 
