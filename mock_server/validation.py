@@ -65,8 +65,11 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
                     details={"field": name, "rule": "pattern"},
                 )
             raise BadRequest(f"invalid header {name}: {error}", details={"field": name, "rule": "header"})
-        for location, values in (("query", request.query_params), ("cookie", request.cookies)):
-            for param in self.parameters.get(location, []):
+        for location in ("query", "cookie"):
+            # Read the query string and the cookies only for an operation that declares some.
+            declared = self.parameters.get(location, [])
+            values = (request.query_params if location == "query" else request.cookies) if declared else {}
+            for param in declared:
                 error = _param_error(param, values.get(param["name"]))
                 if error is not None:
                     raise BadRequest(
