@@ -1,4 +1,5 @@
-"""How the SQLite store lays out its rows: the schema, and an exception kept apart from its callback history.
+"""How the SQLite store lays out its rows (the schema, an exception apart from its callback history) and
+prepares a new connection (WAL, `synchronous = NORMAL`, the schema).
 
 An exception's row holds its fields only; its history is one row per callback in `history`, so applying a
 callback writes one small row whatever the history holds (a record that carried its last 100 callbacks was
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,11 +33,42 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS counters_by_window_end ON counters (window_end)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
+TRIM_EVERY = 32
 TABLES = ("exceptions", "history", "idempotency", "journal", "counters", "settings")
 _UPSERT = (
     "INSERT INTO exceptions (id, tenant, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE"
     " SET tenant = excluded.tenant, record = excluded.record"
 )
+
+
+def prepare(db: sqlite3.Connection, busy_timeout: float) -> None:
+    """Set a new connection up: wait for locks up to `busy_timeout`, WAL, and the tables."""
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    _use_wal(db, busy_timeout)
+    # In WAL mode NORMAL syncs at checkpoints only: a committed transaction survives the process being killed
+    # (it is in the WAL file, in the OS's cache), but a power loss may take the last few back.
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("BEGIN IMMEDIATE")
+    for statement in SCHEMA:
+        db.execute(statement)
+    db.execute("COMMIT")
+
+
+def _use_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch the file to WAL mode (a no-op once it is), waiting up to the busy timeout for other connections.
+
+    SQLite answers this PRAGMA "database is locked" at once, without its busy handler, while another connection
+    holds a write lock, which is what happens when several workers open a new file together: so retry here.
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def head(record: ExceptionRecord) -> str:
@@ -77,6 +110,8 @@ def update(db: sqlite3.Connection, updated: ExceptionRecord) -> None:
     """Write an applied callback: the row, and the history entries it added (the oldest beyond the limit go)."""
     db.execute("UPDATE exceptions SET tenant = ?, record = ? WHERE id = ?", (updated.tenant, head(updated), updated.id))
     append(db, updated.id, updated.callbacks)
+    if updated.version % TRIM_EVERY:
+        return  # reads stop at HISTORY_LIMIT; the rows beyond it go every TRIM_EVERY callbacks
     # One index range: the rows of this exception older than its newest HISTORY_LIMIT.
     db.execute(
         "DELETE FROM history WHERE exception = ?1 AND seq <= (SELECT seq FROM history WHERE exception = ?1"

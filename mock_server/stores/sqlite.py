@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -36,6 +35,7 @@ from callback_kit.mock_server.types import (
 )
 
 BUSY_TIMEOUT_SECONDS = 5.0
+TRIM_EVERY = 64  # journal appends between two trims
 COUNTER_GRACE_SECONDS = 86_400.0
 """How long a finished rate-limit window is kept: only a clock turned back by more than this forgets hits."""
 
@@ -95,25 +95,32 @@ class SQLiteStore:
         return updated
 
     async def claim(self, scope_key: str, fingerprint: str, now: float, in_flight_ttl: float) -> ClaimOutcome:
-        with self._transaction() as db:
-            row = db.execute(
-                "SELECT state, fingerprint, expires_at, response FROM idempotency WHERE scope_key = ?",
-                (scope_key,),
-            ).fetchone()
-            if row is not None and row[2] > now:
-                state, stored_fingerprint, expires_at, response = row
-                if state == "complete":
-                    return Replay(load_response(json.loads(response)), stored_fingerprint)
-                return InFlight(max(0.0, expires_at - now))
-            token = uuid.uuid4().hex
-            db.execute(
+        token = uuid.uuid4().hex
+        with self._reading() as db:
+            # One statement, atomic on its own: take the key when it is free or expired (a fresh key: nothing
+            # else to do); else the next statement says what holds it.
+            taken = db.execute(
                 "INSERT INTO idempotency (scope_key, state, token, fingerprint, created_at, expires_at)"
-                " VALUES (?, 'in_flight', ?, ?, ?, ?) ON CONFLICT (scope_key) DO UPDATE SET"
+                " VALUES (?1, 'in_flight', ?2, ?3, ?4, ?5) ON CONFLICT (scope_key) DO UPDATE SET"
                 " state = excluded.state, token = excluded.token, fingerprint = excluded.fingerprint,"
-                " created_at = excluded.created_at, expires_at = excluded.expires_at, response = NULL",
+                " created_at = excluded.created_at, expires_at = excluded.expires_at, response = NULL"
+                " WHERE idempotency.expires_at <= ?4",
                 (scope_key, token, fingerprint, now, now + in_flight_ttl),
+            ).rowcount
+            row = (
+                None
+                if taken
+                else db.execute(
+                    "SELECT state, fingerprint, expires_at, response FROM idempotency WHERE scope_key = ?", (scope_key,)
+                ).fetchone()
             )
-        return Claimed(token)
+        if row is None:
+            # Taken, or (in the instant between the two statements) released by its holder: ours either way.
+            return Claimed(token) if taken else await self.claim(scope_key, fingerprint, now, in_flight_ttl)
+        state, stored_fingerprint, expires_at, response = row
+        if state == "complete":
+            return Replay(load_response(json.loads(response)), stored_fingerprint)
+        return InFlight(max(0.0, expires_at - now))
 
     async def complete(self, completion: Completion) -> bool:
         with self._transaction() as db:
@@ -148,13 +155,16 @@ class SQLiteStore:
         ]
 
     async def append_journal(self, entry: dict[str, Any]) -> None:
-        with self._transaction() as db:
+        with self._reading() as db:
             cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
-            # Keep the newest `journal_limit` rows. Sequence numbers only grow, so the cut is one index range
-            # (an OFFSET over the cap would walk 10,000 rows on every request).
-            db.execute("DELETE FROM journal WHERE seq <= ?", ((cursor.lastrowid or 0) - max(0, self._journal_limit),))
+            seq = cursor.lastrowid or 0
+            if seq % TRIM_EVERY == 0 or self._journal_limit < TRIM_EVERY:
+                # The oldest beyond the limit go in one index range, every TRIM_EVERY entries (reads stop at
+                # the limit meanwhile): most callbacks write one row in one statement.
+                db.execute("DELETE FROM journal WHERE seq <= ?", (seq - max(0, self._journal_limit),))
 
     async def journal(self, limit: int) -> list[dict[str, Any]]:
+        limit = min(limit, self._journal_limit)
         if limit <= 0:
             return []
         with self._reading() as db:
@@ -220,7 +230,7 @@ class SQLiteStore:
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection for one SELECT, which SQLite runs as its own consistent snapshot."""
+        """The connection for statements that each stand alone (SQLite runs each as its own transaction)."""
         with self._lock, self._unavailable_on_error():
             yield self._connect()
 
@@ -238,15 +248,7 @@ class SQLiteStore:
             return self._connection
         db = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
-            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            _use_wal(db)
-            # In WAL mode NORMAL syncs at checkpoints only: a committed transaction survives the process being
-            # killed (it is in the WAL file, in the OS's cache), but a power loss may take the last few back.
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("BEGIN IMMEDIATE")
-            for statement in layout.SCHEMA:
-                db.execute(statement)
-            db.execute("COMMIT")
+            layout.prepare(db, BUSY_TIMEOUT_SECONDS)
         except BaseException:
             db.close()
             raise
@@ -259,23 +261,6 @@ class SQLiteStore:
             with suppress(sqlite3.Error):
                 self._connection.close()
             self._connection = None
-
-
-def _use_wal(db: sqlite3.Connection) -> None:
-    """Switch the file to WAL mode (a no-op once it is), waiting up to the busy timeout for other connections.
-
-    SQLite answers this PRAGMA "database is locked" at once, without its busy handler, while another connection
-    holds a write lock, which is what happens when several workers open a new file together: so retry here.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode = WAL").fetchone()
-            return
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.01)
 
 
 def _store_completion(db: sqlite3.Connection, completion: Completion) -> bool:
