@@ -32,6 +32,21 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
     key_headers: t.ClassVar[frozenset[str]] = frozenset()
     exact: t.ClassVar[bool] = False
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Connexion's request object is only needed for query strings, cookies and typed path parameters (its
+        # URI parser gives a string path parameter back unchanged): without them, read the scope itself.
+        declared = self.parameters
+        self._plain = not (self.strict_validation or declared.get("query") or declared.get("cookie")) and all(
+            p.get("schema", _EMPTY).get("type") == "string" for p in declared.get("path", [])
+        )
+
+    def validate(self, scope: Scope) -> None:
+        if self._plain:
+            self.validate_request(_ScopeRequest(scope))
+        else:
+            super().validate(scope)
+
     def validate_request(self, request: t.Any) -> None:
         try:
             self._check(request)
@@ -76,6 +91,23 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
                         f"invalid {location} parameter {param['name']}: {error}",
                         details={"field": param["name"], "rule": location},
                     )
+
+
+class _ScopeRequest:
+    """What `_check` reads of a request (path parameters, headers), straight from the ASGI scope."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.path_params: dict[str, t.Any] = scope.get("path_params") or {}
+        self._headers: list[tuple[bytes, bytes]] = scope["headers"]
+
+    @property
+    def headers(self) -> _ScopeRequest:
+        return self
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header `name` (any case), as Starlette's `Headers.get` gives it."""
+        wanted = name.lower().encode("latin-1")
+        return next((value.decode("latin-1") for key, value in self._headers if key == wanted), default)
 
 
 def _param_error(param: dict[str, t.Any], value: str | None) -> str | None:
