@@ -125,24 +125,26 @@ def test_redis_applies_against_a_copy_another_process_changed(redis_url: str, na
 def test_redis_that_comes_back_empty_is_reseeded_and_says_so(
     redis_url: str, namespace: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """After a flush the next settings read (every callback makes one) puts the fixtures back, logging one line."""
+    """After a flush the next settings read (a callback's, or the admin clock's) puts the fixtures back, logging
+    one line per flush."""
     record = ExceptionRecord(id=str(uuid.uuid4()), tenant="acme", status="OPEN")
     store = RedisStore(redis_url, namespace=namespace)
 
-    async def scenario() -> tuple[ExceptionRecord | None, ExceptionRecord | None]:
+    async def scenario() -> list[ExceptionRecord | None]:
         await store.seed([record], replace=False)
         await forget(redis_url, namespace)
-        gone = await store.get_exception("acme", record.id)
+        found = [await store.get_exception("acme", record.id)]
         await store.settings()
-        back = await store.get_exception("acme", record.id)
-        await store.settings()  # seeded again: no second line
+        found.append(await store.get_exception("acme", record.id))
+        await store.settings()  # seeded again: no line
+        await forget(redis_url, namespace)
+        await store.get_setting("clock_offset")
+        found.append(await store.get_exception("acme", record.id))
         await store.close()
-        return gone, back
+        return found
 
     with caplog.at_level(logging.WARNING, logger="callback_kit.mock_server.stores.redis"):
-        gone, back = asyncio.run(scenario())
-    assert gone is None
-    assert back == record
-    assert [r.getMessage() for r in caplog.records if "came back empty" in r.getMessage()] == [
-        f"the Redis store {namespace} came back empty (flushed, or restarted without persistence): reseeding (1)"
-    ]
+        found = asyncio.run(scenario())
+    assert found == [None, record, record]
+    line = f"the Redis store {namespace} came back empty (flushed or not persisted): reseeded 1 fixture exceptions"
+    assert [r.getMessage() for r in caplog.records if "came back empty" in r.getMessage()] == [line, line]

@@ -12,11 +12,10 @@ Keys, all under `{namespace}:`
     settings                      hash of run-time settings
     seeded                        set once the fixtures are in: its absence means Redis came back empty
 
-Claim, complete, release and apply are Lua scripts (`_redis_scripts`), so each is one atomic step on the
-server and one round trip. `apply` is a compare-and-set against the copy of the exception this process saw
-last: when another process changed it meanwhile, the script answers the current copy and the callback is
-applied again to it. A first processing costs four round trips: the settings (with the seed marker), the
-claim, the apply (which completes the key), the journal.
+Claim, complete, release and apply are Lua scripts (`_redis_scripts`): each one atomic step, one round trip.
+`apply` is a compare-and-set against this process's last copy of the exception; when another process changed
+it, the script answers the current copy and the callback is applied to that. A first processing costs four
+round trips: the settings (with the seed marker), the claim, the apply (it completes the key), the journal.
 
 Idempotency keys expire logically (`expires_at` against the caller's `now`: the mock's clock can be shifted);
 Redis's TTL only collects garbage a day later (`GC_MARGIN_SECONDS`), never a key that is still live.
@@ -29,9 +28,11 @@ import dataclasses
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.typing import EncodableT
@@ -145,16 +146,13 @@ class RedisStore:
                     text = None  # judged on a stale copy: read it again
                     continue
                 row = dump_exception(dataclasses.replace(updated, callbacks=()))  # the history goes apart
-                done = await self._apply_script(
-                    keys=[self._key("exc", exception_id), self._idem_key(completion), self._key("hist", exception_id)],
-                    args=[
-                        text,
-                        row,
-                        *codec.completion_args(completion),
-                        HISTORY_LIMIT,
-                        *codec.entries((*legacy, *updated.callbacks)),
-                    ],
+                claim, entries = (
+                    completion.scope_key if completion else "",
+                    codec.entries((*legacy, *updated.callbacks)),
                 )
+                keys = [self._key("exc", exception_id), self._key("idem", claim), self._key("hist", exception_id)]
+                args: list[EncodableT] = [text, row, *codec.completion_args(completion), HISTORY_LIMIT, *entries]
+                done = await self._apply_script(keys=keys, args=args)
                 if done[0] == 1:
                     self._remember(exception_id, row)
                     return updated
@@ -233,24 +231,28 @@ class RedisStore:
         return int(hits)
 
     async def get_setting(self, name: str) -> str | None:
-        async with codec.unavailable_on_failure():
-            value = await self._redis.hget(self._key("settings"), name)
+        value = await self._with_marker(lambda pipe: pipe.hget(self._key("settings"), name))
         return None if value is None else str(value)
 
     async def settings(self) -> dict[str, str]:
-        """The settings, read with the seed marker (one round trip): when Redis came back empty, reseed first."""
+        values = await self._with_marker(lambda pipe: pipe.hgetall(self._key("settings")))
+        return {str(k): str(v) for k, v in values.items()}
+
+    async def _with_marker(self, read: Callable[[Pipeline], object]) -> Any:
+        """A settings read (every callback and the admin clock make one) with the seed marker in the same round
+        trip: when Redis came back empty, reseed first."""
         async with codec.unavailable_on_failure(), self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self._key("settings"))
+            read(pipe)
             pipe.exists(self._key("seeded"))
-            values, seeded = await pipe.execute()
+            value, seeded = await pipe.execute()
         if not seeded and self._seeded is not None:
             await self._reseed()
-        return {str(k): str(v) for k, v in values.items()}
+        return value
 
     async def _reseed(self) -> None:
         """Put the fixtures back (without replacing anything another process put back first), and say so."""
         records = self._seeded or []
-        message = "the Redis store %s came back empty (flushed, or restarted without persistence): reseeding (%d)"
+        message = "the Redis store %s came back empty (flushed or not persisted): reseeded %d fixture exceptions"
         log.warning(message, self._prefix.rstrip(":"), len(records))
         await self.seed(records, replace=False)
 
@@ -267,9 +269,6 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
-
-    def _idem_key(self, completion: Completion | None) -> str:
-        return self._key("idem", completion.scope_key) if completion is not None else self._key("exc", "")
 
     def _remember(self, exception_id: str, row: str) -> None:
         self._known = {} if len(self._known) >= KNOWN_LIMIT else self._known
