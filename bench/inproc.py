@@ -66,9 +66,18 @@ class Driver:
         inner = self.app.app  # type: ignore[attr-defined]
         store = getattr(inner, "fallback", inner).services["store"]
         entry = {
-            "at": "2026-11-28T09:15:00.000Z", "requestId": str(uuid.uuid4()), "tenant": "t", "principal": "p",
-            "method": "POST", "path": f"/v1/exceptions/{ID_PREFIX}000000000000/callback", "idempotencyKey": "k",
-            "body": BODY.decode(), "fingerprint": "0" * 64, "status": 200, "claimed": True, "latencyMs": 1.0,
+            "at": "2026-11-28T09:15:00.000Z",
+            "requestId": str(uuid.uuid4()),
+            "tenant": "t",
+            "principal": "p",
+            "method": "POST",
+            "path": f"/v1/exceptions/{ID_PREFIX}000000000000/callback",
+            "idempotencyKey": "k",
+            "body": BODY.decode(),
+            "fingerprint": "0" * 64,
+            "status": 200,
+            "claimed": True,
+            "latencyMs": 1.0,
         }
         text = json.dumps(entry, separators=(",", ":"))
         kind = type(store).__name__

@@ -87,8 +87,17 @@ def run_wrk(url: str, script: str, args: list[str], load: Load, seconds: int) ->
     if binary is None:
         raise LoadFailed("wrk not found on PATH: install it with `apt-get install -y wrk` (Debian package wrk)")
     command = [
-        binary, f"-t{load.threads}", f"-c{load.connections}", f"-d{seconds}s", "--timeout", "10s",
-        "-s", str(LUA / script), url, "--", *args,
+        binary,
+        f"-t{load.threads}",
+        f"-c{load.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA / script),
+        url,
+        "--",
+        *args,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     line = next((x for x in done.stdout.splitlines() if x.startswith(MARK)), None)

@@ -55,19 +55,30 @@ COMPONENTS: list[tuple[str, str]] = [
     ("kit: MediaType middleware", r"^MediaTypeMiddleware\.\S+ \(mock_server/"),
     ("validation: body checks (kit validator + jsonschema)", r"^(Callback)?BodyValidator\.\S+ \(mock_server/"),
     ("validation: path + header checks (kit validator + jsonschema)", r"\(mock_server/validation\.py"),
-    ("validation: Connexion per-request setup", r"\((connexion/middleware/request_validation|connexion/validators/"
-     r"|connexion/uri_parsing|connexion/operations/)"),
-    ("Connexion: handler decorators (parameters, response, body re-parse)",
-     r"\((connexion/decorators/|connexion/apps/asynchronous|connexion/frameworks/)"),
+    (
+        "validation: Connexion per-request setup",
+        r"\((connexion/middleware/request_validation|connexion/validators/"
+        r"|connexion/uri_parsing|connexion/operations/)",
+    ),
+    (
+        "Connexion: handler decorators (parameters, response, body re-parse)",
+        r"\((connexion/decorators/|connexion/apps/asynchronous|connexion/frameworks/)",
+    ),
     ("Connexion: context middleware", r"\(connexion/(middleware/context|context)\.py"),
     ("Connexion: security", r"\(connexion/(middleware/security|security)\.py"),
-    ("routing (Connexion + Starlette routers, Swagger UI mount)",
-     r"\((connexion/middleware/(routing|swagger_ui)|starlette/routing)\.py"),
-    ("Starlette/Connexion error & exception middlewares",
-     r"\((starlette/middleware/(errors|exceptions)|starlette/_exception_handler|connexion/middleware/exceptions)\.py"),
+    (
+        "routing (Connexion + Starlette routers, Swagger UI mount)",
+        r"\((connexion/middleware/(routing|swagger_ui)|starlette/routing)\.py",
+    ),
+    (
+        "Starlette/Connexion error & exception middlewares",
+        r"\((starlette/middleware/(errors|exceptions)|starlette/_exception_handler|connexion/middleware/exceptions)\.py",
+    ),
     ("Starlette Response", r"\(starlette/responses\.py"),
-    ("Connexion app plumbing (main, lifespan, RoutedMiddleware)",
-     r"\(connexion/(middleware/(main|abstract|lifespan)|apps/abstract)\.py"),
+    (
+        "Connexion app plumbing (main, lifespan, RoutedMiddleware)",
+        r"\(connexion/(middleware/(main|abstract|lifespan)|apps/abstract)\.py",
+    ),
     ("bench driver", r"\(bench/"),
 ]
 
@@ -97,14 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     variant = commands.add_parser("variant", help="(internal) measure one variant in this process")
     variant.add_argument("name")
     variant.add_argument("--meter", choices=["cpu", "instructions"], default="cpu")
-    for sub in (variant, commands.add_parser("ablate", help="every variant, interleaved rounds"),
-                commands.add_parser("breakdown", help="py-spy samples folded into components")):
+    for sub in (
+        variant,
+        commands.add_parser("ablate", help="every variant, interleaved rounds"),
+        commands.add_parser("breakdown", help="py-spy samples folded into components"),
+    ):
         sub.add_argument("--store", default="memory", choices=["memory", "sqlite", "redis"])
         sub.add_argument("--path", default="first", choices=["first", "hot", "replay", "reject"])
         sub.add_argument("--n", type=int, default=1500, help="requests per timed round")
         sub.add_argument("--warmup", type=int, default=500)
-        sub.add_argument("--journal", type=int, default=10_000,
-                         help="journal entries in the store before the warm-up (10000: full, its steady state)")
+        sub.add_argument(
+            "--journal",
+            type=int,
+            default=10_000,
+            help="journal entries in the store before the warm-up (10000: full, its steady state)",
+        )
     commands.choices["ablate"].add_argument("--meter", choices=["cpu", "instructions"], default="instructions")
     commands.choices["ablate"].add_argument("--rounds", type=int, default=3, help="interleaved rounds (cpu meter)")
     commands.choices["ablate"].add_argument("--jobs", type=int, default=2, help="variants at once (instructions)")
@@ -183,8 +201,9 @@ def _variant_counted(name: str, store: str, path: str, n: int, warmup: int, jour
     options: dict[str, Any] = {}
 
     def instrument(on: bool) -> None:
-        subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["callgrind_control", "-i", "on" if on else "off", str(os.getpid())], capture_output=True, check=False
+        )
 
     with _store(store) as (url, tmp):
         fixtures = write_fixtures(tmp / "fixtures", 1000, DEFAULT_TENANT if options.get("auth") is False else ACME)
@@ -218,15 +237,37 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "callgrind.out"
             command = [
-                "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-                sys.executable, "-m", "bench.profile", "variant", name, "--meter", "instructions",
-                "--store", args.store, "--path", args.path, "--n", str(args.n), "--warmup", str(args.warmup),
-                "--journal", str(args.journal),
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                "-m",
+                "bench.profile",
+                "variant",
+                name,
+                "--meter",
+                "instructions",
+                "--store",
+                args.store,
+                "--path",
+                args.path,
+                "--n",
+                str(args.n),
+                "--warmup",
+                str(args.warmup),
+                "--journal",
+                str(args.journal),
             ]
-            done = subprocess.run(command, cwd=args.env["BENCH_CODE"], capture_output=True, text=True,
-                                  check=False, env=args.env)
-            totals = [int(line.split()[1]) for p in Path(tmp).glob("callgrind.out*")
-                      for line in p.read_text(errors="replace").splitlines() if line.startswith("totals:")]
+            done = subprocess.run(
+                command, cwd=args.env["BENCH_CODE"], capture_output=True, text=True, check=False, env=args.env
+            )
+            totals = [
+                int(line.split()[1])
+                for p in Path(tmp).glob("callgrind.out*")
+                for line in p.read_text(errors="replace").splitlines()
+                if line.startswith("totals:")
+            ]
         result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
         if "obsolete" in result:
             print(f"{name:30s} obsolete ({result['obsolete']})", flush=True)
@@ -235,8 +276,10 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
             print(f"{name}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
             return name, None
         result["instructions_per_request"] = round(sum(totals) / result["n"])
-        print(f"{name:30s} {result['instructions_per_request'] / 1e6:7.3f} M instr/request  {result['statuses']}",
-              flush=True)
+        print(
+            f"{name:30s} {result['instructions_per_request'] / 1e6:7.3f} M instr/request  {result['statuses']}",
+            flush=True,
+        )
         return name, result
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -248,20 +291,34 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
         if result is None:
             continue
         value = result["instructions_per_request"]
-        table.append({
-            "variant": name,
-            "minstr": round(value / 1e6, 3),
-            "delta_minstr": round((value - full) / 1e6, 3) if full else None,
-            "delta_pct": round((value - full) / full * 100, 1) if full else None,
-            "statuses": result["statuses"],
-        })
+        table.append(
+            {
+                "variant": name,
+                "minstr": round(value / 1e6, 3),
+                "delta_minstr": round((value - full) / 1e6, 3) if full else None,
+                "delta_pct": round((value - full) / full * 100, 1) if full else None,
+                "statuses": result["statuses"],
+            }
+        )
     for row in table:
         delta = f"Δ {row['delta_minstr']:+7.3f} M ({row['delta_pct']:+6.1f} %)" if full else ""
         print(f"{row['variant']:30s} {row['minstr']:7.3f} M  {delta}  {row['statuses']}")
     out = args.out or OUT / f"profile-instructions-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "meter": "instructions",
-                               "code": args.code, "rows": table}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "store": args.store,
+                "path": args.path,
+                "n": args.n,
+                "meter": "instructions",
+                "code": args.code,
+                "rows": table,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
     return 0
 
@@ -273,11 +330,25 @@ def _ablate(args: argparse.Namespace) -> int:
     for round_ in range(args.rounds):
         for name in names:
             command = [
-                sys.executable, "-m", "bench.profile", "variant", name, "--store", args.store, "--path", args.path,
-                "--n", str(args.n), "--warmup", str(args.warmup), "--journal", str(args.journal),
+                sys.executable,
+                "-m",
+                "bench.profile",
+                "variant",
+                name,
+                "--store",
+                args.store,
+                "--path",
+                args.path,
+                "--n",
+                str(args.n),
+                "--warmup",
+                str(args.warmup),
+                "--journal",
+                str(args.journal),
             ]
-            done = subprocess.run(command, cwd=args.env["BENCH_CODE"], capture_output=True, text=True,
-                                  check=False, env=args.env)
+            done = subprocess.run(
+                command, cwd=args.env["BENCH_CODE"], capture_output=True, text=True, check=False, env=args.env
+            )
             if done.returncode != 0:
                 print(f"{name}: failed\n{done.stderr[-1500:]}", file=sys.stderr)
                 continue
@@ -294,24 +365,41 @@ def _ablate(args: argparse.Namespace) -> int:
         if not samples[name]:
             continue
         best = min(samples[name])
-        table.append({
-            "variant": name,
-            "min_us": round(best, 1),
-            "median_us": round(sorted(samples[name])[len(samples[name]) // 2], 1),
-            "delta_us": round(best - full, 1) if full else None,
-            "delta_pct": round((best - full) / full * 100, 1) if full else None,
-            "gc_us": details[name].get("gc_us_last_round"),
-            "statuses": details[name]["statuses"],
-        })
+        table.append(
+            {
+                "variant": name,
+                "min_us": round(best, 1),
+                "median_us": round(sorted(samples[name])[len(samples[name]) // 2], 1),
+                "delta_us": round(best - full, 1) if full else None,
+                "delta_pct": round((best - full) / full * 100, 1) if full else None,
+                "gc_us": details[name].get("gc_us_last_round"),
+                "statuses": details[name]["statuses"],
+            }
+        )
     for row in table:
         delta = f"Δ {row['delta_us']:+7.1f} µs ({row['delta_pct']:+5.1f} %)" if full else ""
-        print(f"{row['variant']:30s} min {row['min_us']:7.1f}  median {row['median_us']:7.1f}  {delta}  "
-              f"gc {row['gc_us']} µs  {row['statuses']}")
+        print(
+            f"{row['variant']:30s} min {row['min_us']:7.1f}  median {row['median_us']:7.1f}  {delta}  "
+            f"gc {row['gc_us']} µs  {row['statuses']}"
+        )
     out = args.out or OUT / f"profile-ablate-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"store": args.store, "path": args.path, "n": args.n, "rounds": args.rounds,
-                               "meter": "cpu", "loadavg": os.getloadavg(), "code": args.code, "rows": table},
-                              indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "store": args.store,
+                "path": args.path,
+                "n": args.n,
+                "rounds": args.rounds,
+                "meter": "cpu",
+                "loadavg": os.getloadavg(),
+                "code": args.code,
+                "rows": table,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
     return 0
 
@@ -328,9 +416,30 @@ def _breakdown(args: argparse.Namespace) -> int:
         # reads of a running process give torn stacks, which land in the outer frames). Pauses slow the run
         # but do not change which code is running, so the shares hold.
         command = [
-            spy, "record", "--rate", "200", "--format", "raw", "--output", str(raw), "--",
-            sys.executable, "-m", "bench.profile", "variant", "full", "--store", args.store, "--path", args.path,
-            "--n", str(n), "--warmup", str(args.warmup), "--journal", str(args.journal),
+            spy,
+            "record",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--",
+            sys.executable,
+            "-m",
+            "bench.profile",
+            "variant",
+            "full",
+            "--store",
+            args.store,
+            "--path",
+            args.path,
+            "--n",
+            str(n),
+            "--warmup",
+            str(args.warmup),
+            "--journal",
+            str(args.journal),
         ]
         subprocess.run(command, cwd=args.env["BENCH_CODE"], check=True, capture_output=True, env=args.env)
         table, total = fold(raw.read_text())
@@ -339,8 +448,19 @@ def _breakdown(args: argparse.Namespace) -> int:
         print(f"{share:5.1f} %  {name}")
     out = args.out or OUT / f"profile-breakdown-{args.store}-{args.path}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"store": args.store, "path": args.path, "samples": total, "code": args.code,
-                               "components": [{"component": c, "percent": p} for c, p in table]}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "store": args.store,
+                "path": args.path,
+                "samples": total,
+                "code": args.code,
+                "components": [{"component": c, "percent": p} for c, p in table],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
     return 0
 

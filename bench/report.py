@@ -30,6 +30,7 @@ def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     The 409 window has no counterpart outside the mock: it is compared with their first-processing path.
     """
+
     def rps(kind: str, path: str) -> float | None:
         return next((r["rps"] for r in rows if r["kind"] == kind and r["path"] == path and "rps" in r), None)
 
@@ -84,10 +85,14 @@ def targets(rows: list[dict[str, Any]]) -> str:
             continue
         target = TARGETS.get(row["store"], {})
         prism, bare, p99 = row.get("x_prism"), row.get("x_bare"), row["latency_ms"]["p99"]
-        checks = [f"{_ratio(prism)} Prism" + (f" {_mark(prism is not None and prism >= target['prism'])}"
-                                               if "prism" in target else "")]
-        checks.append(f"{_ratio(bare)} bare" + (f" {_mark(bare is not None and bare >= target['bare'])}"
-                                                if "bare" in target else ""))
+        checks = [
+            f"{_ratio(prism)} Prism"
+            + (f" {_mark(prism is not None and prism >= target['prism'])}" if "prism" in target else "")
+        ]
+        checks.append(
+            f"{_ratio(bare)} bare"
+            + (f" {_mark(bare is not None and bare >= target['bare'])}" if "bare" in target else "")
+        )
         checks.append(f"p99 {p99:.1f} ms" + (f" {_mark(p99 <= target['p99'])}" if "p99" in target else ""))
         replay = next((r for r in rows if r["config"] == row["config"] and r["path"] == "replay" and "rps" in r), None)
         if replay is not None and row["path"] == "first":

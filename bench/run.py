@@ -183,8 +183,11 @@ def _run_config(
                     run_wrk(server.url, PATHS["first"].script, _first_args(args.exceptions), load, warmup)
             for path in PATHS.values():
                 row: dict[str, Any] = {
-                    "config": config.name, "kind": config.kind, "store": config.store,
-                    "workers": config.workers, "path": path.name,
+                    "config": config.name,
+                    "kind": config.kind,
+                    "store": config.store,
+                    "workers": config.workers,
+                    "path": path.name,
                 }
                 skip = _skip_reason(config, path)
                 if skip:
@@ -238,6 +241,7 @@ def _measure(
         def args() -> list[str]:
             return _first_args(spread)
     elif path.name == "reject":
+
         def args() -> list[str]:
             return [TOKEN, run_id, _exception(0)]
     else:
@@ -392,8 +396,13 @@ def _meta(load: Load, args: argparse.Namespace, started: float, code: dict[str, 
         "python": platform.python_version(),
         "platform": platform.platform(),
         "wrk": wrk_version(),
-        "load": {"threads": load.threads, "connections": load.connections, "seconds": load.seconds,
-                 "warmup_seconds": load.warmup_seconds, "start_warmup_seconds": load.start_warmup_seconds},
+        "load": {
+            "threads": load.threads,
+            "connections": load.connections,
+            "seconds": load.seconds,
+            "warmup_seconds": load.warmup_seconds,
+            "start_warmup_seconds": load.start_warmup_seconds,
+        },
         "exceptions": args.exceptions,
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "command": " ".join(["python -m bench", *(sys.argv[1:])]),

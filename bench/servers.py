@@ -88,6 +88,7 @@ class Server:
 
 def code_state() -> dict[str, object]:
     """Which mock the numbers are of: the commit, and the files of `mock_server/` changed since (read-only git)."""
+
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
         return done.stdout.strip() if done.returncode == 0 else ""
@@ -139,8 +140,19 @@ def start_mock(
     """
     port = free_port()
     command = [
-        sys.executable, "-m", "callback_kit.mock_server", "--port", str(port), "--store", store,
-        "--workers", str(workers), "--fixtures", str(fixtures), "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "callback_kit.mock_server",
+        "--port",
+        str(port),
+        "--store",
+        store,
+        "--workers",
+        str(workers),
+        "--fixtures",
+        str(fixtures),
+        "--log-level",
+        "warning",
         *(["--quiet"] if quiet else []),
     ]
     server = _spawn(f"mock-{port}", command, port, logs, code)
@@ -152,8 +164,17 @@ def start_bare(logs: Path) -> Server:
     """`bench/bare.py` under uvicorn with the mock's settings: default loop and parser, no access log."""
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
     ]
     server = _spawn(f"bare-{port}", command, port, logs)
     _wait(server, lambda: _answers(server.url))
@@ -174,8 +195,15 @@ def install_prism() -> str | None:
     print(f"bench: installing @stoplight/prism-cli@{PRISM_VERSION} into {PRISM_DIR} (npm, once)", flush=True)
     PRISM_DIR.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [npm, "install", "--prefix", str(PRISM_DIR), "--no-audit", "--no-fund",
-         f"@stoplight/prism-cli@{PRISM_VERSION}"],
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(PRISM_DIR),
+            "--no-audit",
+            "--no-fund",
+            f"@stoplight/prism-cli@{PRISM_VERSION}",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -204,7 +232,12 @@ def _spawn(name: str, command: list[str], port: int, logs: Path, code: Path | No
     # From the snapshot's folder: `python -m` puts the working directory first on sys.path, before PYTHONPATH.
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            command, cwd=code or ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command,
+            cwd=code or ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     return Server(name, process, port, log)

@@ -22,6 +22,7 @@ FactoryKind = Literal["mock", "command"]
 DEFAULT_SEED = 42
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_TTL_PAUSE = 2.0
 ENV_PREFIX = "CALLBACK_KIT_"
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 _HEADER = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")
@@ -60,7 +61,13 @@ OPTIONS = (
         "command that gets the status as last argument and prints the new exception's id",
         metavar="COMMAND",
     ),
-    Option("--admin-token", "token of the mock's admin API (for --exception-factory mock)", metavar="TOKEN"),
+    Option(
+        "--exception-reader",
+        "how to see an exception's side effects: 'mock' (the mock's admin API) or a shell command that gets the "
+        "exception's id as last argument and prints JSON with its status and appliedCallbacks",
+        metavar="COMMAND",
+    ),
+    Option("--admin-token", "token of the mock's admin API (for the mock factory and reader)", metavar="TOKEN"),
     Option(
         "--spec",
         "judge against this OpenAPI spec instead of the kit's (e.g. what `callback-kit spec --profile matcher` prints)",
@@ -69,7 +76,8 @@ OPTIONS = (
     ),
     Option(
         "--include-checks",
-        "run only these checks: names of checks or of groups (schemathesis, idempotency, state_machine, startup)",
+        "run only these checks: names of checks or of groups (startup, schemathesis, idempotency, responses, "
+        "side_effects, state_machine)",
         metavar="NAME[,NAME...]",
     ),
     Option("--exclude-checks", "leave these checks or groups out", metavar="NAME[,NAME...]"),
@@ -97,6 +105,14 @@ OPTIONS = (
     ),
     Option("--workers", "concurrent Schemathesis workers", type=int, default=1, metavar="N"),
     Option("--timeout", "seconds to wait for each answer", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS"),
+    Option(
+        "--ttl-pause",
+        "seconds the completed-TTL check waits before it asks for a stored answer again (short by default, to "
+        "keep the run fast; a longer pause proves more)",
+        type=float,
+        default=DEFAULT_TTL_PAUSE,
+        metavar="SECONDS",
+    ),
     Option("--junit", "write a JUnit XML report (one test case per check) to PATH", type=Path, metavar="PATH"),
     Option("--har", "write every HTTP exchange of the run as a HAR file to PATH", type=Path, metavar="PATH"),
 )
@@ -116,6 +132,7 @@ class Settings:
     token: str = field(repr=False)
     other_tenant_token: str | None = field(default=None, repr=False)
     exception_factory: str | None = None
+    exception_reader: str | None = None
     admin_token: str | None = field(default=None, repr=False)
     spec_path: Path = field(default_factory=default_spec_path)
     include_checks: tuple[str, ...] = ()
@@ -127,6 +144,7 @@ class Settings:
     max_examples: int = DEFAULT_MAX_EXAMPLES
     workers: int = 1
     timeout: float = DEFAULT_TIMEOUT
+    ttl_pause: float = DEFAULT_TTL_PAUSE
     junit: Path | None = None
     har: Path | None = None
 
@@ -135,6 +153,12 @@ class Settings:
         if not self.exception_factory:
             return None
         return "mock" if self.exception_factory == "mock" else "command"
+
+    @property
+    def reader_kind(self) -> FactoryKind | None:
+        if not self.exception_reader:
+            return None
+        return "mock" if self.exception_reader == "mock" else "command"
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -162,8 +186,12 @@ class Settings:
             raise ConfigurationError(
                 f'--base-url "{base_url}" must be an http(s) URL such as https://matcher.staging.example'
             )
-        if given["exception_factory"] == "mock" and not given["admin_token"]:
-            raise ConfigurationError("--exception-factory mock needs --admin-token (the mock's admin token)")
+        for option in ("exception_factory", "exception_reader"):
+            if given[option] == "mock" and not given["admin_token"]:
+                flag = option.replace("_", "-")
+                raise ConfigurationError(f"--{flag} mock needs --admin-token (the mock's admin token)")
+        if given["exception_reader"] and not given["exception_factory"]:
+            raise ConfigurationError("--exception-reader needs --exception-factory (the exceptions it reads)")
         if given["other_tenant_token"] and given["other_tenant_token"] == given["token"]:
             raise ConfigurationError("--other-tenant-token must be the token of another tenant, not --token again")
         for name, low, high in (("seed", 0, 2**64 - 1), ("max_examples", 1, 100_000), ("workers", 1, 64)):
@@ -173,6 +201,8 @@ class Settings:
                 )
         if not 0 < given["timeout"] <= 3600:
             raise ConfigurationError(f"--timeout must be between 0 and 3600 seconds, got {given['timeout']}")
+        if not 0 <= given["ttl_pause"] <= 3600:
+            raise ConfigurationError(f"--ttl-pause must be between 0 and 3600 seconds, got {given['ttl_pause']}")
         spec = given["spec"] or default_spec_path()
         if not Path(spec).is_file():
             raise ConfigurationError(f"--spec {spec}: no such file (give an OpenAPI document, e.g. openapi.yaml)")
@@ -180,6 +210,7 @@ class Settings:
             **{name: given[name] for name in ("token", "other_tenant_token", "admin_token", "seed", "max_examples")},
             base_url=base_url,
             exception_factory=given["exception_factory"] or None,
+            exception_reader=given["exception_reader"] or None,
             spec_path=Path(spec),
             include_checks=_names(given["include_checks"]),
             exclude_checks=_names(given["exclude_checks"]),
@@ -188,6 +219,7 @@ class Settings:
             require_all=given["require_all"] in (True, "1", "true", "yes", "on"),
             workers=given["workers"],
             timeout=given["timeout"],
+            ttl_pause=given["ttl_pause"],
             junit=given["junit"],
             har=given["har"],
         )

@@ -3,8 +3,9 @@
 Three adjustments make generated cases meaningful against a stateful, idempotent endpoint:
 * real exception ids (from the factory, else random UUIDs) as the path example and a path dictionary, so
   valid cases reach 200 and not only 404;
-* a fresh idempotency key for every generated request whose key headers are valid (both headers get the
-  same key, as the spec requires), so that unrelated cases never replay each other's responses;
+* a fresh idempotency key for every generated request whose key headers are valid, so that unrelated cases
+  never replay each other's responses (headers that carried different keys keep different keys under the
+  policy `precedence`; under `reject` all get the same key, as that policy requires);
 * a run where every request sent with the token got 401/403 fails (`authentication_accepted`), as
   Schemathesis' `[warnings] fail-on` would.
 Every failing case is kept (the suite groups them by cause); the run's `--header`s go on every request.
@@ -155,9 +156,10 @@ def _fresh_keys(schema: Any, environment: Environment) -> Iterator[None]:
         names = [name for name in contract.headers if name in case.headers]
         values = [case.headers[name] for name in names]
         if names and all(isinstance(v, str) and contract.key_pattern.fullmatch(v) for v in values):
-            key = new_key()
-            for name in names:
-                case.headers[name] = key
+            keep_apart = contract.on_disagreeing_headers == "precedence"
+            fresh = {value: new_key() for value in values} if keep_apart else dict.fromkeys(values, new_key())
+            for name, value in zip(names, values, strict=True):
+                case.headers[name] = fresh[value]
 
     hooks.GLOBAL_HOOK_DISPATCHER.register_hook_with_name(before_call, "before_call")
     try:

@@ -1,4 +1,4 @@
-"""The run's environment: settings, the contract, clients for both tenants and the factory.
+"""The run's environment: settings, the contract, clients for both tenants, the factory and the reader.
 
 `open_environment` refuses to start (`ConfigurationError`, exit 2) on what the user fixes before any request
 is sent: a spec the kit cannot use, a report path that cannot be written. The server, the tokens and the
@@ -19,6 +19,7 @@ from callback_kit.contract_tests.client import CallbackClient, Recorder
 from callback_kit.contract_tests.config import Settings
 from callback_kit.contract_tests.factory import CommandFactory, ExceptionFactory, MockFactory
 from callback_kit.contract_tests.failures import ConfigurationError
+from callback_kit.contract_tests.reader import CommandReader, ExceptionReader, MockReader
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,15 @@ class Environment:
     client: CallbackClient
     other: CallbackClient | None
     factory: ExceptionFactory | None
+    reader: ExceptionReader | None
     stop: threading.Event
 
     def close(self) -> None:
-        """Stop what the factory runs and close the connections."""
+        """Stop what the factory and the reader run, and close the connections."""
         if self.factory is not None:
             self.factory.close()
+        if self.reader is not None:
+            self.reader.close()
         self.client.http.close()
 
 
@@ -59,7 +63,12 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
         factory = MockFactory(client, settings.admin_token or "")
     elif settings.factory_kind == "command":
         factory = CommandFactory(settings.exception_factory or "", settings.base_url, stop)
-    return Environment(settings, spec, contract, recorder, client, other, factory, stop)
+    reader: ExceptionReader | None = None
+    if settings.reader_kind == "mock":
+        reader = MockReader(client, settings.admin_token or "")
+    elif settings.reader_kind == "command":
+        reader = CommandReader(settings.exception_reader or "", settings.base_url, stop)
+    return Environment(settings, spec, contract, recorder, client, other, factory, reader, stop)
 
 
 def check_report_paths(settings: Settings) -> None:

@@ -2,7 +2,8 @@
 
 ContractKitError                        every error of this package
 ├── ConfigurationError(ValueError)      bad options, unreachable server, refused token, unwritable report: exit 2
-│   └── FactoryError                    the exception factory did not provide an exception
+│   ├── FactoryError                    the exception factory did not provide an exception
+│   └── ReaderError                     the exception reader did not read an exception
 └── CheckFailed(AssertionError)         a named check found the contract broken (its `Violation`): exit 1
 SkipCheck                               the check cannot be made here; its reason goes into the summary
 Interrupted(BaseException)              SIGINT or SIGTERM: every check stops at its next request
@@ -23,6 +24,10 @@ class ConfigurationError(ContractKitError, ValueError):
 
 class FactoryError(ConfigurationError):
     """The exception factory failed; the message carries what it printed."""
+
+
+class ReaderError(ConfigurationError):
+    """The exception reader failed; the message carries what it printed."""
 
 
 class CheckFailed(ContractKitError, AssertionError):

@@ -1,7 +1,8 @@
 """The start-up probe: before any check, is the run possible, and what does the server show at once?
 
 Only what the user fixes ends the run (`ConfigurationError`, exit 2): an unreachable base URL, a token the
-server refuses, a factory that fails or makes exceptions the server does not know for `--token`. A broken
+server refuses, a factory that fails or makes exceptions the server does not know for `--token`, a reader
+that cannot read the factory's exception. A broken
 contract seen on the way is a `Violation` of a named startup check (exit 1) and the run goes on: an answer
 whose status the spec does not declare, or another tenant that cannot reach its own exceptions (tenants
 mixed). The probe also learns the facts no single exchange shows (does the server check tokens at all?).
@@ -18,12 +19,12 @@ import httpx
 from callback_kit.contract import callback_operation
 from callback_kit.contract.checks import Violation, describe
 from callback_kit.contract.exchange import Exchange
+from callback_kit.contract.spec_view import declares
 from callback_kit.contract_tests.client import CallbackClient, callback_path, new_key
 from callback_kit.contract_tests.divergences import Facts
 from callback_kit.contract_tests.environment import Environment
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.model import request_body
-from callback_kit.contract_tests.spec_view import declares
 
 LABEL = "startup/probe"
 DECLARED = "answer_status_is_declared"
@@ -65,6 +66,8 @@ def probe(environment: Environment) -> ProbeResult:
             answer = _call(tenant, exception_id, environment)
             _declared(answer, environment, violations)
             if answer.status != 404:
+                if option == "--token":
+                    _read(environment, exception_id, tenant.token)
                 continue
             if option == "--token":
                 raise ConfigurationError(
@@ -78,6 +81,18 @@ def probe(environment: Environment) -> ProbeResult:
     tokens = frozenset(filter(None, (settings.token, settings.other_tenant_token)))
     facts = Facts(auth_enforced=auth_enforced, tokens=tokens, other_tenant_token=settings.other_tenant_token)
     return ProbeResult(facts, violations, unusable)
+
+
+def _read(environment: Environment, exception_id: str, token: str) -> None:
+    """The reader reads the exception the factory made (raises `ReaderError`, a configuration error, if not)."""
+    if environment.reader is None:
+        return
+    seen = environment.reader.read(exception_id, token)
+    if seen.status != "OPEN":
+        raise ConfigurationError(
+            f"the exception reader read {exception_id} as {seen.status!r}, but the factory made it OPEN; does the "
+            "reader read the server under test?"
+        )
 
 
 def _declared(answer: Exchange, environment: Environment, violations: dict[str, Violation]) -> None:

@@ -23,16 +23,19 @@ if TYPE_CHECKING:
     from callback_kit.contract_tests.environment import Environment
     from callback_kit.contract_tests.factory import ExceptionFactory
     from callback_kit.contract_tests.probe import ProbeResult
+    from callback_kit.contract_tests.reader import ExceptionReader
     from callback_kit.contract_tests.results import CheckResult
 
 NEEDS = {
     "factory": "needs --exception-factory (exceptions in a known status)",
     "other_tenant": "needs --other-tenant-token (a second tenant)",
     "second_token": "needs --other-tenant-token (a second tenant)",
+    "reader": "needs --exception-reader (an exception's side effects)",
+    "admin_clock": "needs --exception-factory mock (the mock's admin clock)",
 }
 # The modules whose checks make the suite, in the order they run.
-MODULES = ("startup", "conformance", "idempotency", "state_machine")
-GROUPS = ("startup", "schemathesis", "idempotency", "state_machine")
+MODULES = ("startup", "conformance", "idempotency", "clauses", "responses", "side_effects", "state_machine")
+GROUPS = ("startup", "schemathesis", "idempotency", "responses", "side_effects", "state_machine")
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,12 @@ class Context:
         if self.environment.factory is None:
             raise SkipCheck(NEEDS["factory"])
         return self.environment.factory
+
+    @property
+    def reader(self) -> ExceptionReader:
+        if self.environment.reader is None:
+            raise SkipCheck(NEEDS["reader"])
+        return self.environment.reader
 
     @property
     def contract(self) -> IdempotencyContract:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
+from callback_kit.contract.spec_view import broken_rule
 from callback_kit.contract_tests.divergences import classify, explain
 from callback_kit.contract_tests.environment import Environment
-from callback_kit.contract_tests.failures import CheckFailed, FactoryError, Interrupted, SkipCheck
+from callback_kit.contract_tests.failures import CheckFailed, FactoryError, Interrupted, ReaderError, SkipCheck
 from callback_kit.contract_tests.probe import ProbeResult
 from callback_kit.contract_tests.registry import NEEDS, Check, Context, Selection
 from callback_kit.contract_tests.results import SHOWN, CheckResult, Finding, Results, Status
-from callback_kit.contract_tests.spec_view import broken_rule
 
 Say = Callable[[str], None]
 # Schemathesis checks whose failures are caused by what the request breaks (a field, a header, a rule).
@@ -123,6 +123,10 @@ def progress_line(row: CheckResult) -> str:
 def _meets(need: str, environment: Environment) -> bool:
     if need == "factory":
         return environment.factory is not None
+    if need == "reader":
+        return environment.reader is not None
+    if need == "admin_clock":
+        return environment.settings.factory_kind == "mock"
     return environment.other is not None  # other_tenant, second_token
 
 
@@ -145,4 +149,6 @@ def _describe_error(error: BaseException) -> str:
         return f"the server stopped answering: {error!r}"
     if isinstance(error, FactoryError):
         return f"the exception factory failed: {error}"
+    if isinstance(error, ReaderError):
+        return f"the exception reader failed: {error}"
     return f"{type(error).__name__}: {error}"

@@ -90,8 +90,10 @@ class Session:
             worker.join(0.1)
             if self.caught and deadline is None:
                 deadline = time.monotonic() + GRACE
-                if self.environment is not None and self.environment.factory is not None:
-                    self.environment.factory.close()
+                if self.environment is not None:
+                    for user_command in (self.environment.factory, self.environment.reader):
+                        if user_command is not None:
+                            user_command.close()
             if deadline is not None and time.monotonic() > deadline:
                 self.abandoned = worker.is_alive()
                 return
@@ -153,7 +155,8 @@ def banner(settings: Settings) -> str:
     return (
         f"{PROG}: {settings.base_url} (seed {settings.seed}, max-examples {settings.max_examples}, "
         f"workers {settings.workers}; exception factory: {settings.factory_kind or 'none'}; "
-        f"other tenant: {'yes' if settings.other_tenant_token else 'no'})"
+        f"other tenant: {'yes' if settings.other_tenant_token else 'no'}"
+        f"{f'; exception reader: {settings.reader_kind}' if settings.reader_kind else ''})"
     )
 
 
@@ -163,5 +166,7 @@ def _facts(environment: Environment, auth_enforced: bool | None) -> str:
         parts.append("--other-tenant-token accepted")
     if environment.factory is not None:
         parts.append("the exception factory works")
+    if environment.reader is not None:
+        parts.append("the exception reader works")
     parts.append("a callback without credentials is refused" if auth_enforced else "credentials are not checked")
     return ", ".join(parts)

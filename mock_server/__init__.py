@@ -5,6 +5,14 @@ from __future__ import annotations
 if __name__ != "callback_kit.mock_server":
     # The repository's folder imported as a top-level package (`python -m mock_server` in a checkout) would be
     # a second copy of the kit beside the installed one.
+    import sys
+
+    if sys.argv[:1] == ["-m"]:  # run as `python -m mock_server`: a usage mistake, said in one line
+        sys.stderr.write(
+            f"python -m {__name__} is no command of the kit: run .venv/bin/python -m callback_kit serve, with the "
+            "venv's Python (or .venv/bin/callback-kit serve; ./kit serve sets the venv up)\n"
+        )
+        raise SystemExit(2)
     raise ImportError(f"import this folder as callback_kit.mock_server, not {__name__} (pip install -e . first)")
 
 from typing import TYPE_CHECKING, Any

@@ -14,7 +14,7 @@ from callback_kit.contract.schemas import parse_rfc3339
 from callback_kit.mock_server.auth import Authenticator
 from callback_kit.mock_server.clock import Clock, iso
 from callback_kit.mock_server.errors import BadRequest, Conflict, MockError, NotFound
-from callback_kit.mock_server.faults import parse_rule
+from callback_kit.mock_server.faults import FIRING_WINDOW, firings, parse_rule, with_remaining
 from callback_kit.mock_server.middleware.moment import RULES
 from callback_kit.mock_server.report import build_report
 from callback_kit.mock_server.seed import load_exceptions
@@ -38,6 +38,7 @@ def exception_json(record: ExceptionRecord) -> dict[str, Any]:
         "externalIssueId": data["external_issue_id"],
         "updatedAt": data["updated_at"],
         "callbacks": list(record.callbacks),
+        "appliedCallbacks": len(record.callbacks),
     }
 
 
@@ -140,13 +141,16 @@ class AdminApi:
         return {"now": iso(await self.clock.now()), "offsetSeconds": await self.clock.offset()}
 
     async def list_faults(self) -> JSONResponse:
-        return JSONResponse(await self._rules())
+        rules = await self._rules()
+        fired = [await self.store.hits(firings(r["id"]), FIRING_WINDOW[0]) if r.get("times") else 0 for r in rules]
+        return JSONResponse([with_remaining(rule, n) for rule, n in zip(rules, fired, strict=True)])
 
     async def add_fault(self, body: dict[str, Any]) -> JSONResponse:
         rule = parse_rule(body)
         rules = [r for r in await self._rules() if r["id"] != rule["id"]]
         await self.store.set_setting(RULES, json.dumps([*rules, rule]))
-        return JSONResponse(rule, status_code=201)
+        fired = await self.store.hits(firings(rule["id"]), FIRING_WINDOW[0]) if rule.get("times") else 0
+        return JSONResponse(with_remaining(rule, fired), status_code=201)
 
     async def clear_faults(self) -> Response:
         await self.store.set_setting(RULES, None)

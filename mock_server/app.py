@@ -27,7 +27,7 @@ from callback_kit.mock_server.auth import Authenticator, TokenTable, bearer_hand
 from callback_kit.mock_server.clock import Clock
 from callback_kit.mock_server.errors import BadRequest, MockError, from_exception, render
 from callback_kit.mock_server.handlers import CallbackHandler
-from callback_kit.mock_server.middleware import callback_stack, compose
+from callback_kit.mock_server.middleware import ADMIN_BASE_PATH, callback_stack, compose
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
 from callback_kit.mock_server.scope import CALLBACK_OPERATION
 from callback_kit.mock_server.seed import load_exceptions
@@ -70,7 +70,7 @@ def create_app(
         yield
         await store.close()
 
-    respond = _error_responder(profile)
+    respond = error_responder(profile)
     layers = callback_stack(
         store=store,
         clock=clock,
@@ -80,6 +80,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         handler=callbacks,
         error_response=respond,
+        credential_key=tokens.admin_token.encode(),
     )
     app = AsyncApp(
         __name__,
@@ -93,17 +94,17 @@ def create_app(
     app.add_api(spec, resolver=resolver)
     app.add_api(
         load_spec(ADMIN_SPEC),
-        base_path="/_mock",
+        base_path=ADMIN_BASE_PATH,
         resolver=resolver,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
     for kind in (MockError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(kind, _connexion_handler(respond))
+        app.add_error_handler(kind, connexion_handler(respond))
     app.services = {"store": store, "clock": clock, "records": records}  # type: ignore[attr-defined]
     return app
 
 
-def _error_responder(profile: Profile) -> Callable[[BaseException], Response]:
+def error_responder(profile: Profile) -> Callable[[BaseException], Response]:
     """Every error, Connexion's and Starlette's included, as the contract's answer (the profile's variant)."""
 
     def respond(exc: BaseException) -> Response:
@@ -119,7 +120,7 @@ def _error_responder(profile: Profile) -> Callable[[BaseException], Response]:
     return respond
 
 
-def _connexion_handler(
+def connexion_handler(
     respond: Callable[[BaseException], Response],
 ) -> Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]:
     async def handle(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

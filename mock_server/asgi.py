@@ -44,7 +44,7 @@ class Stopped(BaseException):
     """Ctrl-C or SIGTERM before the server runs (a BaseException, so that no `except Exception` swallows it)."""
 
 
-class _Stopper:
+class Stopper:
     """The handler of Ctrl-C and SIGTERM: before the server exists, abort the start; once it does, ask it to stop.
 
     A signal that lands between the two (the server created, its own handlers not yet installed) must not
@@ -73,7 +73,7 @@ def build(settings: Settings) -> ASGIApp:
 
 def run(settings: Settings) -> int:
     """Check, bind, announce and serve until Ctrl-C or SIGTERM (then 0). A configuration problem: `StartupError`."""
-    stopper = _Stopper()
+    stopper = Stopper()
     previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _run(settings, stopper)
@@ -85,7 +85,7 @@ def run(settings: Settings) -> int:
             signal.signal(sig, handler)
 
 
-def _run(settings: Settings, stopper: _Stopper) -> int:
+def _run(settings: Settings, stopper: Stopper) -> int:
     # First: the stack asks the logging set-up whether the request log is on when the app is built.
     config = log_config(settings)
     logging.config.dictConfig(config)

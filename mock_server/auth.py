@@ -30,6 +30,7 @@ from callback_kit.mock_server.types import Principal
 
 CALLBACK_PERMISSION = "callback:process"
 MIN_SECRET_BYTES = 32
+CREDENTIAL_DIGITS = 12  # of an HMAC-SHA-256: plenty to tell a handful of refused callers apart
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,17 @@ def principal_of(scope: Scope) -> Principal | None:
     info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
     principal = info.get("principal") if isinstance(info, dict) else None
     return principal if isinstance(principal, Principal) else None
+
+
+def credential_digest(scope: Scope, key: bytes) -> str | None:
+    """A short digest of the request's Authorization header, to tell refused callers apart without their token.
+
+    Keyed (HMAC) with the admin token: whoever reads a copied journal or report cannot confirm a guessed token.
+    """
+    header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    if header is None:
+        return None
+    return f"hmac:{hmac.new(key, header, hashlib.sha256).hexdigest()[:CREDENTIAL_DIGITS]}"
 
 
 def anonymous(tenant: str, user: str) -> dict[str, Any]:

@@ -9,8 +9,9 @@ store) or from the request header `X-Mock-Fault`, for that request only. Actions
     slow_processing  hold the request in flight (key claimed) for {"ms": 3000}: a concurrent retry gets 409
 
 A rule matches on `tenant`, `exceptionId` and `externalSystem` (all optional) and fires with a
-`probability` and/or for the next `times` requests. The header form is `X-Mock-Fault: latency=250`,
-`latency=100-900`, `status=503`, `status=429;retry-after=5`, `lost-response` or `slow-processing=3000`.
+`probability` and/or for the next `times` requests; a spent rule (`remaining` 0) stays listed until removed.
+The header form is `X-Mock-Fault: latency=250`, `latency=100-900`, `status=503`, `status=429;retry-after=5`,
+`lost-response` or `slow-processing=3000`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ HEADER = b"x-mock-fault"
 Action = Literal["latency", "status", "lost_response", "slow_processing"]
 ACTIONS: tuple[Action, ...] = ("latency", "status", "lost_response", "slow_processing")
 FORCED_STATUSES = (429, 500, 503)
+# The one window a rule's `times` are counted in: from the epoch to the year 2286, so that no store collects the
+# count while the rule lives (SQLite drops windows that ended over a day ago; a day-long window from 1970 had).
+FIRING_WINDOW = (0.0, 1e10)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,17 @@ def parse_header(value: str) -> Fault:
         "status=429;retry-after=5, lost-response or slow-processing=3000",
         details={"field": "X-Mock-Fault", "rule": "format"},
     )
+
+
+def firings(rule_id: str) -> str:
+    """The store counter of a rule's firings (in one window, `FIRING_WINDOW`, from the epoch)."""
+    return f"fault:{rule_id}"
+
+
+def with_remaining(rule: dict[str, Any], fired: int) -> dict[str, Any]:
+    """The rule as the admin API lists it: with `remaining`, the firings left of its `times` (None: no limit)."""
+    times = rule.get("times")
+    return {**rule, "remaining": None if times is None else max(0, times - fired)}
 
 
 def from_rule(rule: dict[str, Any]) -> Fault:

@@ -20,6 +20,7 @@ from callback_kit.mock_server.faults import fault_of
 from callback_kit.mock_server.middleware.idempotency import Claim, claim_of, deduplicated
 from callback_kit.mock_server.middleware.moment import now_of
 from callback_kit.mock_server.profiles import PUBLISHED, Profile
+from callback_kit.mock_server.scope import stash
 from callback_kit.mock_server.types import Store, StoredResponse
 
 ACCEPTED = StoredResponse(200, b'{"status":"accepted"}', "application/json")
@@ -65,6 +66,7 @@ class CallbackHandler:
 
         async def apply() -> None:
             await self._apply(tenant, exception, callback, claim, now)
+            stash(scope, "applied", True)  # the journal tells an applied callback from a deduplicated one
 
         if claim is not None and self.profile.dedup_layer:
             key = (tenant, callback.external_system, exception)

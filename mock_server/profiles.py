@@ -34,7 +34,6 @@ class Profile:
     retry_after: bool  # Retry-After on the in-flight 409 and the rate limit's 429
     raw_path_in_scope: bool  # the key's scope takes the path as spelled (Matcher) instead of lower-cased
     forbidden_as_text: bool  # the RBAC 403 is plain text `Forbidden`
-    keys_must_agree: bool  # both key headers with different values is a 400 (else the first one wins)
 
 
 PUBLISHED = Profile(
@@ -50,7 +49,6 @@ PUBLISHED = Profile(
     retry_after=True,
     raw_path_in_scope=False,
     forbidden_as_text=False,
-    keys_must_agree=True,
 )
 MATCHER = Profile(
     name="matcher",
@@ -65,7 +63,6 @@ MATCHER = Profile(
     retry_after=False,
     raw_path_in_scope=True,
     forbidden_as_text=True,
-    keys_must_agree=False,
 )
 PROFILES: dict[str, Profile] = {"published": PUBLISHED, "matcher": MATCHER}
 
@@ -78,6 +75,7 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
     if not auth:
         derived["security"] = []
         derived["paths"][CALLBACK_PATH]["post"]["security"] = []
+        derived["components"].pop("securitySchemes", None)  # no scheme is in force: declare none
     if profile.name != "matcher":
         return derived
     components = derived["components"]
@@ -85,7 +83,9 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
     info["title"] += " (matcher parity profile)"
     info["description"] = (
         "Derived by the callback contract kit from openapi.yaml for `callback-kit serve --profile matcher`: "
-        "Matcher 2.1's endpoint as it behaves today, quirks included.\n\n" + info["description"]
+        "Matcher 2.1's endpoint as it behaves today, quirks included. openapi.yaml is the source of truth; "
+        "this document is generated from it (`callback-kit spec --profile matcher`) and is not edited by hand."
+        "\n\n" + _without_source_of_truth(info["description"])
     )
     params = components["parameters"]
     params["IdempotencyKey"]["required"] = True
@@ -93,7 +93,9 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
     # The reference reads the alias only as a fallback key, and ignores it when X-Idempotency-Key is present.
     params["IdempotencyKeyAlias"]["schema"] = {"type": "string"}
     operation = derived["paths"][CALLBACK_PATH]["post"]
-    operation["x-idempotency"]["errors"]["inFlight"].pop("retryAfterSeconds", None)  # Matcher sends none
+    idempotency = operation["x-idempotency"]
+    idempotency["errors"]["inFlight"].pop("retryAfterSeconds", None)  # Matcher sends none
+    idempotency["onDisagreeingHeaders"] = "precedence"  # Matcher reads X-Idempotency-Key, else Idempotency-Key
     ok_headers = operation["responses"]["200"]["headers"]
     ok_headers["X-Idempotency-Replayed"] = {
         "required": False,
@@ -107,7 +109,7 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
         payload[key] = {"description": "Read as a fallback when it is a string; a malformed date is a 500."}
     # Matcher reads a null payload as no payload. (It reads any null field as absent; the profile keeps the
     # published contract's refusal of the other nulls, which section 6 of the reference does not list.)
-    body["properties"]["payload"] = {**body["properties"]["payload"], "nullable": True}
+    components["schemas"]["CallbackPayload"]["nullable"] = True  # (OpenAPI 3.0 allows no `nullable` beside `$ref`)
     body["properties"]["status"] = {
         "type": "string",
         "minLength": 1,
@@ -131,6 +133,12 @@ def derive_spec(spec: dict[str, Any], profile: Profile, *, auth: bool) -> dict[s
     )
     responses["Forbidden"]["content"]["text/plain"] = {"schema": {"type": "string"}, "example": "Forbidden"}
     return derived
+
+
+def _without_source_of_truth(description: str) -> str:
+    """openapi.yaml's description without its paragraph saying it is the source of truth (a derived spec is not)."""
+    paragraphs = description.split("\n\n")
+    return "\n\n".join(p for p in paragraphs if "single source of truth" not in p)
 
 
 def _present(rule: str, name: str, siblings: list[str], payload_keys: list[str]) -> dict[str, Any]:

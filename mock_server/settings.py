@@ -215,26 +215,31 @@ class Settings:
     @classmethod
     def from_options(cls, values: Mapping[str, Any]) -> Settings:
         """Settings from parsed option values keyed by field name (None or absent: the field's default)."""
-        given: dict[str, Any] = {}
-        for name, declared in options():
-            value = values.get(name)
-            if value is None:
-                continue
-            given[name] = declared.words[value] if declared.words is not None else value
-        return cls(**given)
+        return cls(**given_options(cls, values))
 
 
-def options() -> Iterator[tuple[str, Option]]:
-    """Each declared field of `Settings` with its `Option`, in declaration order."""
-    for declared_field in dataclasses.fields(Settings):
+def given_options(of: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of settings class `of` that parsed option `values` give (None or absent: left to the default)."""
+    given: dict[str, Any] = {}
+    for name, declared in options(of):
+        value = values.get(name)
+        if value is None:
+            continue
+        given[name] = declared.words[value] if declared.words is not None else value
+    return given
+
+
+def options(of: type = Settings) -> Iterator[tuple[str, Option]]:
+    """Each declared field of a settings class (`Settings` by default) with its `Option`, in declaration order."""
+    for declared_field in dataclasses.fields(of):
         declared = declared_field.metadata.get("option")
         if isinstance(declared, Option):
             yield declared_field.name, declared
 
 
-def value_kind(name: str) -> type | tuple[str, ...]:
+def value_kind(name: str, of: type = Settings) -> type | tuple[str, ...]:
     """What a field holds: its choices for a `Literal`, else its type (without `| None`)."""
-    hint = _hints()[name]
+    hint = _hints(of)[name]
     if get_origin(hint) is Literal:
         return tuple(get_args(hint))
     members = [arg for arg in get_args(hint) if arg is not type(None)]
@@ -242,10 +247,10 @@ def value_kind(name: str) -> type | tuple[str, ...]:
     return kind if isinstance(kind, type) else str
 
 
-def parser_for(name: str) -> Callable[[str], Any]:
+def parser_for(name: str, of: type = Settings) -> Callable[[str], Any]:
     """Text to the field's value, refused with a `ValueError` naming the valid form (for flags and variables)."""
-    declared = dict(options())[name]
-    kind = value_kind(name)
+    declared = dict(options(of))[name]
+    kind = value_kind(name, of)
 
     def parse(text: str) -> Any:
         if kind is int or kind is float:
@@ -263,8 +268,8 @@ def parser_for(name: str) -> Callable[[str], Any]:
 
 
 @cache
-def _hints() -> dict[str, Any]:
-    return get_type_hints(Settings)
+def _hints(of: type) -> dict[str, Any]:
+    return get_type_hints(of)
 
 
 def _path_fields() -> list[str]:

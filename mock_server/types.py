@@ -136,6 +136,9 @@ class Store(Protocol):
     async def hit(self, counter: str, window_start: float, window: float) -> int:
         """Count one hit in a fixed window; returns the hits in that window so far."""
 
+    async def hits(self, counter: str, window_start: float) -> int:
+        """The hits counted so far in a window, without counting one (0 for a window never hit)."""
+
     async def get_setting(self, name: str) -> str | None:
         """A shared run-time setting (clock offset, fault rules)."""
 

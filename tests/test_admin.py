@@ -4,6 +4,7 @@ reset, the request journal, the clock and the idempotency records."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from callback_kit.contract import idempotency_contract, load_spec
 from callback_kit.mock_server.clock import iso
+from callback_kit.mock_server.settings import Settings
 from callback_kit.mock_server.types import STATUSES
 from tests.mock_client import (
     ACME,
@@ -227,6 +229,7 @@ def test_get_exception_answers_the_fixture(mock: Mock) -> None:
         "externalIssueId": "RECON-111",
         "updatedAt": "2026-11-01T09:00:00Z",
         "callbacks": [],
+        "appliedCallbacks": 0,
     }
 
 
@@ -311,6 +314,14 @@ def test_journal_marks_replays(mock: Mock) -> None:
     assert [entry["replayed"] for entry in mock.journal()] == [True, False]
 
 
+def test_journal_says_which_callbacks_were_applied(mock: Mock) -> None:
+    """Only the first use of a key changed the exception: the replay and a refusal are not applied."""
+    mock.callback(ACME_OPEN, body(), key="apply-me")
+    mock.callback(ACME_OPEN, body(), key="apply-me")
+    mock.callback(ACME_RESOLVED, body("OPEN"))
+    assert [(e["status"], e["applied"]) for e in reversed(mock.journal())] == [(200, True), (200, False), (409, False)]
+
+
 def test_journal_records_refused_callbacks_with_their_code(mock: Mock) -> None:
     """Callbacks answered with an error are journaled with status and code."""
     mock.callback(ACME_RESOLVED, body("OPEN"))
@@ -318,11 +329,29 @@ def test_journal_records_refused_callbacks_with_their_code(mock: Mock) -> None:
     assert [(e["status"], e["code"]) for e in mock.journal()] == [(400, "MTCH-0001"), (409, "MTCH-0507")]
 
 
-def test_journal_skips_requests_refused_by_authentication(mock: Mock) -> None:
-    """Requests without a valid token never reach the journal."""
+def test_journal_records_requests_refused_by_authentication_by_a_digest_of_the_credential(mock: Mock) -> None:
+    """401s are journaled with no caller: a digest of the credential sent (none without a header), not the token."""
     mock.callback(ACME_OPEN, body(), token=None)
     mock.callback(ACME_OPEN, body(), token="no-such-token")
-    assert mock.journal() == []
+    newest, oldest = mock.journal()
+    assert [(e["status"], e["code"], e["tenant"], e["principal"]) for e in (oldest, newest)] == [
+        (401, "MTCH-0003", None, None),
+        (401, "MTCH-0003", None, None),
+    ]
+    assert oldest["credential"] is None
+    assert re.fullmatch(r"hmac:[0-9a-f]{12}", newest["credential"])
+    assert "no-such-token" not in json.dumps(newest)
+
+
+def test_the_credential_digest_is_keyed_with_the_admin_token() -> None:
+    """The same refused token gets another digest under another admin token: a copied journal confirms no guess."""
+    digests = []
+    for admin_token in ("first-admin-token", "second-admin-token"):
+        with Mock(Settings(admin_token=admin_token)) as running:
+            running.callback(ACME_OPEN, body(), token="no-such-token")
+            (entry,) = running.admin("GET", "/journal", token=admin_token).json()
+            digests.append(entry["credential"])
+    assert digests[0] != digests[1]
 
 
 @pytest.mark.parametrize("tenant_token", [ACME_TOKEN, ACME_VIEWER_TOKEN], ids=["static", "static-forbidden"])

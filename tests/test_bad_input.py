@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from callback_kit.mock_server.settings import Settings
-from tests.mock_client import ACME_OPEN, ACME_PENDING, Mock, assert_error, body
+from tests.mock_client import ACME_OPEN, Mock, assert_error, body
 
 JSON_TYPE = {"Content-Type": "application/json"}
 LIMIT = 256
@@ -375,19 +375,6 @@ def test_malformed_idempotency_key_changes_nothing(mock: Mock) -> None:
 def test_idempotency_key_of_128_characters_is_accepted(mock: Mock) -> None:
     """128 characters of the allowed alphabet is the longest valid key."""
     assert mock.callback(ACME_OPEN, body(), key="Az09:_-" * 18 + "xy").status_code == 200
-
-
-def test_different_keys_in_the_two_key_headers_are_400_mtch_0015(mock: Mock) -> None:
-    """`X-Idempotency-Key` and `Idempotency-Key` with different values are 400 `MTCH-0015`."""
-    response = mock.callback(ACME_OPEN, body(), headers={"X-Idempotency-Key": "k-1", "Idempotency-Key": "k-2"})
-    assert_error(response, 400, "MTCH-0015")
-
-
-def test_different_keys_in_the_two_key_headers_change_nothing(mock: Mock) -> None:
-    """A request with disagreeing key headers is not applied."""
-    before = mock.exception(ACME_PENDING)
-    mock.callback(ACME_PENDING, body(), headers={"X-Idempotency-Key": "k-1", "Idempotency-Key": "k-2"})
-    assert mock.exception(ACME_PENDING) == before
 
 
 # --- the method ---------------------------------------------------------------------------------------------

@@ -73,9 +73,19 @@ def test_done_line_parses() -> None:
 
 def test_report_renders_table_and_chart(tmp_path: Path) -> None:
     """Rows with ratios render as markdown and a PNG chart."""
-    row = {"kind": "bare", "config": "bare", "store": None, "workers": 1, "path": "first", "rps": 100.0,
-           "latency_ms": {"p50": 1.0, "p99": 2.0}, "statuses": {"200": 5}, "socket_errors": {"read": 0},
-           "unexpected": 0, "server_cpu_us_per_request": 50.0}
+    row = {
+        "kind": "bare",
+        "config": "bare",
+        "store": None,
+        "workers": 1,
+        "path": "first",
+        "rps": 100.0,
+        "latency_ms": {"p50": 1.0, "p99": 2.0},
+        "statuses": {"200": 5},
+        "socket_errors": {"read": 0},
+        "unexpected": 0,
+        "server_cpu_us_per_request": 50.0,
+    }
     rows = report.with_ratios([row, {**row, "kind": "mock", "config": "mock memory ×1", "rps": 40.0}])
     assert rows[1]["x_bare"] == 0.4
     assert "mock memory ×1" in report.markdown_table(rows)
@@ -116,12 +126,22 @@ def test_replays_after_the_held_request_finished_are_expected_in_the_409_window(
 
 def test_targets_judge_each_store_on_both_first_processing_paths() -> None:
     """The targets list memory, SQLite and Redis at one worker on the spread and the hot workload."""
-    base = {"kind": "mock", "workers": 1, "latency_ms": {"p50": 1.0, "p99": 30.0}, "statuses": {"200": 5},
-            "socket_errors": {}, "unexpected": 0}
-    rows = [{**base, "kind": "prism", "config": "Prism", "store": None, "path": p, "rps": 100.0}
-            for p in ("first", "hot")]
-    rows += [{**base, "config": f"mock {s} ×1", "store": s, "path": p, "rps": rps}
-             for s, rps in (("memory", 250.0), ("sqlite", 120.0), ("redis", 90.0)) for p in ("first", "hot")]
+    base = {
+        "kind": "mock",
+        "workers": 1,
+        "latency_ms": {"p50": 1.0, "p99": 30.0},
+        "statuses": {"200": 5},
+        "socket_errors": {},
+        "unexpected": 0,
+    }
+    rows = [
+        {**base, "kind": "prism", "config": "Prism", "store": None, "path": p, "rps": 100.0} for p in ("first", "hot")
+    ]
+    rows += [
+        {**base, "config": f"mock {s} ×1", "store": s, "path": p, "rps": rps}
+        for s, rps in (("memory", 250.0), ("sqlite", 120.0), ("redis", 90.0))
+        for p in ("first", "hot")
+    ]
     text = report.targets(report.with_ratios(rows))
     assert "mock memory ×1, first processing (fresh key, one hot exception): 250 req/s = 2.50× Prism ✅" in text
     assert "mock sqlite ×1, first processing (fresh key, 1,000 exceptions): 120 req/s = 1.20× Prism ❌" in text

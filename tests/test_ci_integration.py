@@ -328,7 +328,13 @@ def test_action_installs_its_own_checkout_unless_given_a_package(tmp_path: Path)
 JUDGED = [
     pytest.param(
         (),
-        {"other-tenant-token": OTHER_TOKEN, "exception-factory": "mock", "admin-token": ADMIN_TOKEN, "seed": "7"},
+        {
+            "other-tenant-token": OTHER_TOKEN,
+            "exception-factory": "mock",
+            "exception-reader": "mock",
+            "admin-token": ADMIN_TOKEN,
+            "seed": "7",
+        },
         "0",
         "kept",
         id="kept",
@@ -339,6 +345,7 @@ JUDGED = [
         {
             "other-tenant-token": OTHER_TOKEN,
             "exception-factory": "mock",
+            "exception-reader": "mock",
             "admin-token": ADMIN_TOKEN,
             "seed": "7",
             "accept-divergences": "all",
@@ -463,6 +470,7 @@ def test_gitlab_contract_job_judges_a_live_mock(tmp_path: Path) -> None:
                 "CALLBACK_KIT_TOKEN": TOKEN,
                 "CALLBACK_KIT_OTHER_TENANT_TOKEN": OTHER_TOKEN,
                 "CALLBACK_KIT_EXCEPTION_FACTORY": "mock",
+                "CALLBACK_KIT_EXCEPTION_READER": "mock",
                 "CALLBACK_KIT_ADMIN_TOKEN": ADMIN_TOKEN,
                 "CALLBACK_KIT_MAX_EXAMPLES": "5",
             },
@@ -689,6 +697,7 @@ def test_plugin_runs_the_suite_beside_a_projects_own_tests(fresh_python: Path, l
         "--base-url", "https://shop.example",
         "--callback-kit-base-url", live_mock, "--callback-kit-token", TOKEN,
         "--callback-kit-other-tenant-token", OTHER_TOKEN, "--callback-kit-exception-factory", "mock",
+        "--callback-kit-exception-reader", "mock",
         "--callback-kit-admin-token", ADMIN_TOKEN, "--callback-kit-max-examples", "5",
         "--callback-kit-junit", "reports/callback-contract.xml", "--junit-xml", "reports/all.xml",
     )  # fmt: skip

@@ -29,7 +29,7 @@ RUN_TIMEOUT = 150
 DEFAULT_RUN_BUDGET = 60.0
 FULL_OPTIONS = (
     "--token", TOKEN, "--other-tenant-token", OTHER_TENANT_TOKEN,
-    "--exception-factory", "mock", "--admin-token", ADMIN_TOKEN,
+    "--exception-factory", "mock", "--exception-reader", "mock", "--admin-token", ADMIN_TOKEN,
 )  # fmt: skip
 
 

@@ -54,6 +54,22 @@ def test_a_lost_response_is_applied_and_replayed_on_retry(http: httpx.Client) ->
     assert version(http) == 2
 
 
+def test_a_rule_lists_the_firings_it_has_left_and_shows_spent_once_used_up(http: httpx.Client) -> None:
+    """`remaining` counts down from `times` to 0, where the spent rule stays listed; a rule without `times` has null."""
+    limited = http.post("/_mock/faults", headers=ADMIN, json={"action": "latency", "ms": 1, "times": 2}).json()
+    http.post("/_mock/faults", headers=ADMIN, json={"action": "latency", "ms": 1, "probability": 0.000001})
+    assert limited["remaining"] == 2
+
+    def left() -> list[int | None]:
+        return [rule["remaining"] for rule in http.get("/_mock/faults", headers=ADMIN).json()]
+
+    counted = [left()]
+    for _ in range(3):
+        callback(http, str(uuid.uuid4()))
+        counted.append(left())
+    assert counted == [[2, None], [1, None], [0, None], [0, None]]
+
+
 def test_a_lost_response_rule_fires_for_the_next_request_only(http: httpx.Client) -> None:
     """A rule with times=1 drops one answer; the next request is answered normally."""
     rule = http.post("/_mock/faults", headers=ADMIN, json={"action": "lost_response", "times": 1})

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
@@ -29,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from callback_kit.cli.fuzz import write_files
+from callback_kit.contract import CALLBACK_PATH, default_spec_path
 from callback_kit.contract_tests.fuzz import CORPUS_COUNT, CORPUS_SEED, FuzzSettings, generate, read_jsonl
 from callback_kit.contract_tests.fuzz.body_mutations import categories as body_categories
 from callback_kit.contract_tests.fuzz.cases import Case, dumps
@@ -221,7 +223,8 @@ def test_every_negative_category_is_generated() -> None:
     """300 cases cover each required field missing and empty, and every category of the cycle."""
     cases = generate(FuzzSettings(count=300, seed=3))
     negatives = [c for c in cases if c.kind == "negative" and c.violation is not None]
-    assert {c.category for c in negatives} == set(NEGATIVE_CYCLE)
+    # The shipped spec lets the first key header win (`onDisagreeingHeaders: precedence`): no key conflict.
+    assert {c.category for c in negatives} == set(NEGATIVE_CYCLE) - {"key-conflict"}
     required = OP.resolve(OP.body_schema)["required"]
     for category in ("required", "empty"):
         assert {c.violation.field for c in negatives if c.category == category} >= set(required), category
@@ -253,6 +256,18 @@ def test_committed_corpus_is_what_the_documented_command_writes() -> None:
         "regenerate: callback-kit fuzz --count 300 --seed 20261128 --kind all --out DIR; "
         "cp DIR/cases.jsonl fixtures/fuzz-corpus.jsonl"
     )
+
+
+def test_key_conflicts_are_generated_only_under_the_reject_policy(tmp_path: Path) -> None:
+    """Two key headers with different keys are a negative case only when `onDisagreeingHeaders` is `reject`."""
+    spec = yaml.safe_load(default_spec_path().read_text(encoding="utf-8"))
+    spec["paths"][CALLBACK_PATH]["post"]["x-idempotency"]["onDisagreeingHeaders"] = "reject"
+    path = tmp_path / "openapi.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    conflicts = [c for c in generate(FuzzSettings(count=100, seed=3, spec_path=path)) if c.category == "key-conflict"]
+    assert conflicts
+    assert all(c.expect.statuses == (400,) and c.expect.code == "MTCH-0015" for c in conflicts)
+    assert all(c.category != "key-conflict" for c in generate(FuzzSettings(count=100, seed=3)))
 
 
 def test_har_is_a_har_1_2_log_of_the_cases(tmp_path: Path) -> None:

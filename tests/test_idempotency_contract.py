@@ -80,3 +80,28 @@ def test_a_shorter_in_flight_ttl_frees_a_stuck_key_sooner(tmp_path: Path) -> Non
         assert_error(mock.callback(ACME_OPEN, body(), key=key), 409, "MTCH-0018")
         mock.shift_clock(11)
         assert mock.callback(ACME_OPEN, body(), key=key).headers["X-Idempotency-Replayed"] == "false"
+
+
+def test_disagreeing_key_headers_follow_the_first_header_under_precedence() -> None:
+    """With the shipped `precedence`, two different keys are processed under the first header's key only."""
+    with Mock() as mock:
+        target = mock.create("OPEN")
+        both = {"X-Idempotency-Key": "first-key", "Idempotency-Key": "second-key"}
+        first = mock.callback(target, body("RESOLVED"), headers=both)
+        assert (first.status_code, first.headers["X-Idempotency-Replayed"]) == (200, "false")
+        again = mock.callback(target, body("RESOLVED"), headers={"X-Idempotency-Key": "first-key"})
+        assert (again.headers["X-Idempotency-Replayed"], again.content) == ("true", first.content)
+        alias = mock.callback(target, body("RESOLVED"), headers={"Idempotency-Key": "second-key"})
+        assert (alias.status_code, alias.headers["X-Idempotency-Replayed"]) == (200, "false")
+
+
+def test_disagreeing_key_headers_are_400_and_change_nothing_under_reject(tmp_path: Path) -> None:
+    """With `onDisagreeingHeaders: reject`, two different keys are 400 `MTCH-0015` and apply nothing."""
+    with Mock(Settings(spec_path=spec_with(tmp_path, onDisagreeingHeaders="reject"))) as mock:
+        target = mock.create("OPEN")
+        before = mock.exception(target)
+        both = {"X-Idempotency-Key": "first-key", "Idempotency-Key": "second-key"}
+        assert_error(mock.callback(target, body("RESOLVED"), headers=both), 400, "MTCH-0015")
+        assert mock.exception(target) == before
+        same = {"X-Idempotency-Key": "same-key", "Idempotency-Key": "same-key"}
+        assert mock.callback(target, body("RESOLVED"), headers=same).status_code == 200

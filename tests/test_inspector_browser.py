@@ -141,3 +141,61 @@ def test_a_cited_request_id_leads_to_its_journal_row(mock: LiveMock, page: Brows
     flashed = "return document.querySelector(`#journal tr.flash[data-request-id='${arguments[0]}']`) !== null"
     assert page.wait_for(flashed, request_id)
     assert page.run("return document.getElementById('journal-filter').value") == ""
+
+
+def test_a_long_report_folds_its_findings_and_keeps_the_journal_in_view(mock: LiveMock, page: Browser) -> None:
+    """40 findings of one pattern fold under a count, the journal starts within the window, a long key is clipped."""
+    with httpx.Client(base_url=mock.url, headers={"Authorization": f"Bearer {ACME_TOKEN}"}, timeout=10) as http:
+        for n in range(40):  # 40 invalid callbacks, each sent twice unchanged: 40 findings
+            for _ in range(2):
+                invalid = {**RESOLVE, "status": "DONE", "externalIssueId": f"RECON-{n}"}
+                assert http.post(f"/v1/exceptions/{ACME_OPEN}/callback", json=invalid).status_code == 400
+    long_key, request_id = "k" * 128, f"browser-{uuid.uuid4()}"
+    assert send_callback(mock, request_id, long_key).status_code == 200
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    group = "document.querySelector('[data-pattern-group=\"unchanged-4xx-retried\"]')"
+    summary = page.wait_for(f"return {group}?.querySelector('summary').innerText")
+    assert "40 findings" in summary
+    assert page.run(f"return {group}.open") is False
+    assert page.run("return document.getElementById('journal').getBoundingClientRect().top < innerHeight - 100")
+    page.wait_for(ROW, request_id)
+    key = page.run(
+        "const cell = document.querySelector(`#journal tr[data-request-id='${arguments[0]}'] td:nth-child(7) span`);"
+        "return [cell.title, cell.getBoundingClientRect().width, cell.closest('tr').getBoundingClientRect().height]",
+        request_id,
+    )
+    assert key[0] == long_key
+    assert key[1] < 300
+    assert key[2] < 40
+
+
+def test_a_folded_pattern_opened_by_the_user_stays_open_across_refreshes(mock: LiveMock, page: Browser) -> None:
+    """The page polls and redraws; a group the user opened is still open after the next redraw."""
+    with httpx.Client(base_url=mock.url, headers={"Authorization": f"Bearer {ACME_TOKEN}"}, timeout=10) as http:
+        for n in range(4):
+            for _ in range(2):
+                invalid = {**RESOLVE, "status": "DONE", "externalIssueId": f"RECON-{n}"}
+                http.post(f"/v1/exceptions/{ACME_OPEN}/callback", json=invalid)
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    group = "[data-pattern-group='unchanged-4xx-retried']"
+    page.wait_for("return document.querySelector(arguments[0])", group)
+    assert page.run("return document.querySelector(arguments[0]).open", group) is False
+    page.click(f"{group} > summary")
+    before = page.run("return document.getElementById('status-text').textContent")
+    page.wait_for(f"return document.getElementById('status-text').textContent !== {before!r}")
+    assert page.run("return document.querySelector(arguments[0]).open", group) is True
+    assert page.run("return document.querySelectorAll(arguments[0] + ' .finding').length", group) == 4
+
+
+def test_a_refused_caller_and_a_spent_fault_rule_are_named_for_what_they_are(mock: LiveMock, page: Browser) -> None:
+    """A refused token's client is named by its credential digest; a rule whose times are used up shows spent."""
+    assert httpx.post(f"{mock.url}/_mock/faults", headers=ADMIN, json={"action": "latency", "ms": 1, "times": 1})
+    assert send_callback(mock, f"browser-{uuid.uuid4()}", f"inspector-{uuid.uuid4().hex[:8]}").status_code == 200
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert httpx.post(f"{mock.url}/v1/exceptions/{ACME_OPEN}/callback", json=RESOLVE, headers=bad).status_code == 401
+    page.open(f"{mock.url}/_mock/ui?token={ADMIN_TOKEN}")
+    heading = page.wait_for("return document.querySelector('#report [data-credential] h3')?.innerText")
+    assert heading.startswith("refused hmac:")
+    assert "never authenticated" in heading
+    assert "no tenant" in heading
+    assert "spent" in page.wait_for("return document.querySelector('#faults tbody tr')?.innerText")

@@ -59,6 +59,14 @@ BROKEN: dict[str, tuple[Callable[[Spec], None], str]] = {
         lambda s: block(s).update(onDifferentBody="ignore"),
         "onDifferentBody must be 'replay' or 'reject'",
     ),
+    "unknown disagreeing-headers policy": (
+        lambda s: block(s).update(onDisagreeingHeaders="merge"),
+        "onDisagreeingHeaders must be 'precedence' or 'reject', got 'merge'",
+    ),
+    "no disagreeing-headers policy": (
+        lambda s: block(s).pop("onDisagreeingHeaders"),
+        "x-idempotency.onDisagreeingHeaders is missing",
+    ),
     "unknown scope part": (lambda s: block(s).update(scope=["tenant", "body"]), "x-idempotency.scope must name"),
     "bad pattern": (lambda s: block(s).update(keyPattern="[unclosed"), "keyPattern is not a regular expression"),
     "bad error code": (
@@ -84,6 +92,14 @@ BROKEN: dict[str, tuple[Callable[[Spec], None], str]] = {
     "in-flight without retry-after": (
         lambda s: s["components"]["responses"]["Conflict"]["headers"].pop("Retry-After"),
         "must declare Retry-After for x-idempotency.errors.inFlight",
+    ),
+    "error codes without the key's code": (
+        lambda s: s["components"]["responses"]["BadRequest"].update({"x-error-codes": ["MTCH-0001"]}),
+        "responses.400.x-error-codes lacks MTCH-0015 (x-idempotency.errors.keyInvalid)",
+    ),
+    "error codes not a list": (
+        lambda s: s["components"]["responses"]["NotFound"].update({"x-error-codes": "MTCH-0501"}),
+        "responses.404.x-error-codes must list error codes",
     ),
     "example breaks its schema": (
         lambda s: operation(s)["requestBody"]["content"]["application/json"]["examples"]["jiraResolution"][

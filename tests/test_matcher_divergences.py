@@ -30,7 +30,7 @@ EXPECTED: dict[str, set[int]] = {
     "first_processing_says_not_replayed": {3},
     "key_is_optional": {1},
     "alias_header_is_equivalent": {2},
-    "disagreeing_key_headers_are_rejected": {2},
+    "disagreeing_key_headers_follow_policy": {2},
     "concurrent_requests_are_processed_once": {5},
     "replay_does_not_apply_again": {7},
     "failed_request_is_not_stored": {7},
@@ -38,8 +38,20 @@ EXPECTED: dict[str, set[int]] = {
     "key_is_scoped_by_tenant": {6},
     "other_tenant_cannot_see_exception": {6},
     "state_machine_matches_model": {1, 2, 7, 11},
+    "retry_after_where_declared": {5},
+    "both_key_headers_are_one_key": {2},
+    "refused_request_is_not_applied": {7},
 }
-OPTIONS = ("--token", TOKEN, "--other-tenant-token", OTHER_TENANT_TOKEN, "--exception-factory", "mock")
+OPTIONS = (
+    "--token",
+    TOKEN,
+    "--other-tenant-token",
+    OTHER_TENANT_TOKEN,
+    "--exception-factory",
+    "mock",
+    "--exception-reader",
+    "mock",
+)
 OPTIONS += ("--admin-token", ADMIN_TOKEN, "--seed", SEED)
 
 

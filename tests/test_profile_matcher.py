@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from callback_kit.contract import load_spec
+from callback_kit.mock_server.profiles import MATCHER, derive_spec
 from callback_kit.mock_server.settings import Settings
 from tests.mock_client import Mock, assert_error, body
 
@@ -322,3 +324,12 @@ def test_the_published_profile_is_unchanged_by_the_matcher_one() -> None:
         assert first.headers["X-Idempotency-Replayed"] == "false"
         refused = mock.callback("1a310000-0000-4000-8000-000100030001", body("ASSIGNED"), key=key())
         assert_error(refused, 409, "MTCH-0507")
+
+
+def test_the_derived_spec_says_it_is_derived_and_not_the_source_of_truth() -> None:
+    """The matcher profile's spec names openapi.yaml as its source, and never calls itself the source of truth."""
+    derived = derive_spec(load_spec(), MATCHER, auth=False)
+    description = derived["info"]["description"]
+    assert "Derived by the callback contract kit from openapi.yaml" in description
+    assert "single source of truth" not in description
+    assert "securitySchemes" not in derived["components"]  # auth off: no scheme declared that nothing uses

@@ -1,4 +1,4 @@
-"""The retry report (`mock_server/report.py`) and `callback-kit report` (`callback_kit/cli/report.py`).
+"""The retry report (`mock_server/report/`) and `callback-kit report` (`callback_kit/cli/report.py`).
 
 First `build_report` on hand-built journal entries, one pattern at a time; then two scripted integrators
 against a live mock with injected faults: a bad one, whose every bad habit is flagged with the requests it
@@ -79,11 +79,20 @@ def test_an_empty_journal_is_clean() -> None:
     assert build_report([]) == {
         "verdict": "clean",
         "findings": 0,
+        "violations": [],
         "entries": 0,
         "from": None,
         "to": None,
         "clients": [],
     }
+
+
+def test_the_violations_a_proxy_journaled_are_listed_and_spoil_the_verdict() -> None:
+    """Entries carrying contract violations (a proxy's) are listed by check, with their request, in the verdict."""
+    flawed = {**entry("a", 0.0, key="k1"), "violations": [{"check": "is_replay_of", "message": "Not a replay"}]}
+    report = build_report([flawed, entry("b", 1.0, key="k2", body="B")])
+    assert report["verdict"] == "1 violation"
+    assert [(v["check"], v["requestId"]) for v in report["violations"]] == [("is_replay_of", "a")]
 
 
 def test_every_pattern_has_one_line_of_advice() -> None:
@@ -121,10 +130,69 @@ def test_a_new_key_while_the_first_attempt_is_processing_is_a_timeout_retry() ->
     assert findings(build_report(journal)) == [("new-key-after-timeout", ["r1", "r2"])]
 
 
-def test_a_new_key_after_the_first_attempt_answered_is_not_a_retry() -> None:
-    """`at` is when the answer was written: a request that started after it is a new callback."""
-    journal = [entry("r1", 1000, latency_ms=1000), entry("r2", 1010, key="key-2", latency_ms=5)]
+def test_a_new_key_after_the_first_attempt_answered_is_applied_more_than_once() -> None:
+    """Not a retry while processing (the first had answered), but the same callback applied twice all the same."""
+    journal = [entry("r1", 1500, latency_ms=1500), entry("r2", 2005, key="key-2", latency_ms=5)]
+    report = build_report(journal)
+    assert findings(report) == [("applied-more-than-once", ["r1", "r2"])]
+    assert "the same callback was applied 2 times (under 2 keys)" in report["clients"][0]["findings"][0]["summary"]
+
+
+def test_the_same_callback_applied_once_is_not_applied_more_than_once() -> None:
+    """A replay and a refusal of the same callback are not applications."""
+    journal = [entry("r1", 10), entry("r2", 50, replayed=True), entry("r3", 90, key="key-2", status=422, code="X")]
     assert findings(build_report(journal)) == []
+
+
+def test_a_keyless_retry_after_a_lost_answer_is_applied_more_than_once() -> None:
+    """Both keyless attempts were applied: reported as applied twice, besides the missing key."""
+    journal = [entry("r1", 10, key=None, fault="lost_response"), entry("r2", 500, key=None)]
+    report = build_report(journal)
+    assert findings(report) == [("applied-more-than-once", ["r1", "r2"]), ("callback-without-key", ["r1", "r2"])]
+    assert "applied 2 times (2 times without a key)" in report["clients"][0]["findings"][0]["summary"]
+
+
+def test_an_attempt_the_mock_journaled_as_not_applied_is_not_counted() -> None:
+    """The journal's own `applied` (a deduplicated 200 is not applied) wins over the status."""
+    journal = [entry("r1", 10), {**entry("r2", 500, key="key-2"), "applied": False}]
+    assert findings(build_report(journal)) == []
+
+
+def test_a_new_key_finding_is_not_repeated_as_applied_more_than_once() -> None:
+    """A lost answer retried under a new key is one finding, which already says how often it was applied."""
+    report = build_report([entry("r1", 10, fault="lost_response"), entry("r2", 500, key="key-2")])
+    assert findings(report) == [("new-key-after-lost-response", ["r1", "r2"])]
+
+
+def test_a_refused_credential_sent_again_is_an_unchanged_4xx() -> None:
+    """Refused callers are told apart by their credential digest; one that retries it unchanged is flagged."""
+    refused = {"tenant": None, "principal": None, "status": 401, "code": "MTCH-0003", "fingerprint": None}
+    journal = [
+        {**entry("r1", 10), **refused, "credential": "hmac:aaa"},
+        {**entry("r2", 60, key="key-2", exception=ACME_OPEN.replace("1", "2")), **refused, "credential": "hmac:aaa"},
+        {**entry("r3", 90), **refused, "credential": "hmac:bbb"},
+    ]
+    report = build_report(journal)
+    assert [(c["principal"], c["credential"], c["verdict"]) for c in report["clients"]] == [
+        (None, "hmac:aaa", "1 finding"),
+        (None, "hmac:bbb", "clean"),
+    ]
+    (finding,) = report["clients"][0]["findings"]
+    assert (finding["pattern"], [e["requestId"] for e in finding["evidence"]]) == (
+        "unchanged-4xx-retried",
+        ["r1", "r2"],
+    )
+    assert finding["summary"].startswith("credential hmac:aaa: 401 MTCH-0003, sent again unchanged 1 time(s)")
+
+
+def test_evidence_names_each_start_time_in_start_order() -> None:
+    """`startedAt` is the answer time less the latency; the evidence is ordered by it."""
+    journal = [entry("r2", 305, key="key-2", latency_ms=5), entry("r1", 1000, latency_ms=1000)]
+    (finding,) = build_report(journal)["clients"][0]["findings"]
+    assert [(e["requestId"], e["startedAt"]) for e in finding["evidence"]] == [
+        ("r1", "2026-11-01T09:00:00.000Z"),
+        ("r2", "2026-11-01T09:00:00.300Z"),
+    ]
 
 
 def test_a_same_key_retry_while_processing_is_not_flagged() -> None:
@@ -294,7 +362,7 @@ def test_an_entry_without_a_valid_time_is_named() -> None:
 RESOLVE = {"externalSystem": "JIRA", "externalIssueId": "RECON-7", "status": "RESOLVED"}
 INVALID = {**RESOLVE, "status": "DONE"}
 TIMEOUT = 0.5  # both clients' read timeout; the slow faults below outlast it
-SCENARIOS = ("lost", "slow", "busy", "reuse", "invalid", "unavailable", "loop", "nokey")
+SCENARIOS = ("lost", "slow", "stale", "busy", "reuse", "invalid", "unavailable", "loop", "nokey")
 
 
 class Integrator:
@@ -325,6 +393,9 @@ def bad_client(client: Integrator, targets: dict[str, str]) -> dict[Pattern, lis
     client.send(targets["lost"], RESOLVE, new_key(), "lost-2")
     assert client.send(targets["slow"], RESOLVE, new_key(), "slow-1") is None
     client.send(targets["slow"], RESOLVE, new_key(), "slow-2")
+    assert client.send(targets["stale"], RESOLVE, new_key(), "stale-1") is None
+    time.sleep(0.6)  # gave up at 0.5 s, retries at 1.1 s: the first attempt was answered (unheard) at 0.8 s
+    client.send(targets["stale"], RESOLVE, new_key(), "stale-2")
     key = new_key()
     client.send(targets["reuse"], RESOLVE, key, "reuse-1")
     client.send(targets["reuse"], {**RESOLVE, "externalIssueId": "RECON-8"}, key, "reuse-2")
@@ -346,6 +417,7 @@ def bad_client(client: Integrator, targets: dict[str, str]) -> dict[Pattern, lis
     return {
         "new-key-after-lost-response": [ids("lost-1", "lost-2")],
         "new-key-after-timeout": [ids("slow-1", "slow-2")],
+        "applied-more-than-once": [ids("stale-1", "stale-2")],
         "key-reused-with-different-body": [ids("reuse-1", "reuse-2")],
         "unchanged-4xx-retried": [ids("invalid-1", "invalid-2")],
         "retry-ignores-retry-after": [ids("unavailable-1", "unavailable-2"), ids("busy-2", "busy-3", "busy-4")],
@@ -405,6 +477,7 @@ def provision(http: httpx.Client) -> dict[str, str]:
     rules = {
         "lost": {"action": "lost_response", "times": 1},
         "slow": {"action": "slow_processing", "ms": 1000, "times": 1},
+        "stale": {"action": "latency", "ms": 800, "times": 1},
         "busy": {"action": "slow_processing", "ms": 1000, "times": 1},
         "unavailable": {"action": "status", "status": 503, "retryAfter": 1, "times": 1},
         "loop": {"action": "status", "status": 503, "retryAfter": 0, "times": 3},

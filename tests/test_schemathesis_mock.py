@@ -35,9 +35,12 @@ def prepare(case: Any, draw_index: int) -> None:
     headers = case.headers or {}
     names = [n for n in CONTRACT.headers if n in headers]
     if names and all(CONTRACT.key_pattern.fullmatch(str(headers[n])) for n in names):
-        fresh = str(uuid.uuid4())
+        # Different keys stay different under `precedence` (the first header wins), so that case is run too.
+        apart = CONTRACT.on_disagreeing_headers == "precedence"
+        shared = str(uuid.uuid4())
+        fresh = {str(headers[n]): str(uuid.uuid4()) if apart else shared for n in names}
         for name in names:
-            headers[name] = fresh
+            headers[name] = fresh[str(headers[name])]
     case.headers = headers
     exception_id = (case.path_parameters or {}).get("exceptionId")
     if exception_id and ID_PATTERN.fullmatch(str(exception_id)) and draw_index % 5:

@@ -22,6 +22,7 @@ import pytest
 from redis.asyncio import Redis
 
 from callback_kit.mock_server.errors import ClaimLost, Conflict, NotFound, StoreUnavailable
+from callback_kit.mock_server.faults import FIRING_WINDOW, firings
 from callback_kit.mock_server.stores import sqlite as sqlite_module
 from callback_kit.mock_server.stores.memory import MemoryStore
 from callback_kit.mock_server.stores.redis import RedisStore
@@ -455,6 +456,24 @@ def test_hits_are_counted_per_counter_and_window(store: Store, run: Run) -> None
     assert run(store.hit("globex", NOW, 60)) == 1
     assert run(store.hit("acme", NOW + 60, 60)) == 1
     assert run(store.hit("acme", NOW, 60)) == 4
+
+
+def test_hits_can_be_read_without_counting_one(store: Store, run: Run) -> None:
+    """`hits` reads a window's count as `hit` left it, and a window never hit as 0."""
+    assert run(store.hits("acme", NOW)) == 0
+    run(store.hit("acme", NOW, 60))
+    run(store.hit("acme", NOW, 60))
+    assert [run(store.hits("acme", NOW)) for _ in range(2)] == [2, 2]
+    assert run(store.hits("acme", NOW + 60)) == 0
+    assert run(store.hit("acme", NOW, 60)) == 3
+
+
+def test_a_fault_rules_firings_outlive_the_windows_of_other_counters(store: Store, run: Run) -> None:
+    """A rule's `times` are counted for as long as it lives: rate-limit windows passing by do not reset them."""
+    run(store.hit(firings("rule-1"), *FIRING_WINDOW))
+    run(store.hit("rate:acme:JIRA", NOW, 60))
+    run(store.hit("rate:acme:JIRA", NOW + 7 * 86_400, 60))  # a week later: old windows are collected
+    assert run(store.hits(firings("rule-1"), FIRING_WINDOW[0])) == 1
 
 
 def test_settings_can_be_set_read_and_cleared(store: Store, run: Run) -> None:

@@ -5,7 +5,8 @@
     callback-kit serve     run the mock (uvicorn)
     callback-kit lint      check a spec: OpenAPI validity, the x-idempotency block, the examples
     callback-kit spec      print the spec a profile serves (the matcher profile's is derived)
-    callback-kit report    the retry report of a running mock
+    callback-kit proxy     a validating proxy in front of a real server: journal, faults, report, inspector
+    callback-kit report    the retry report (and contract violations) of a running mock or proxy
     callback-kit contract  judge a running implementation against the spec
     callback-kit fuzz      write reproducible fuzz cases
     callback-kit replay    send fuzz cases to a server and judge the answers
@@ -32,7 +33,11 @@ SUBCOMMANDS = {
     "serve": ("callback_kit.cli.serve", "run the mock server"),
     "lint": ("callback_kit.cli.lint", "check a spec"),
     "spec": ("callback_kit.cli.spec", "print the spec a profile serves (derived from openapi.yaml)"),
-    "report": ("callback_kit.cli.report", "the retry report of a running mock: how each client retried"),
+    "proxy": (
+        "callback_kit.cli.proxy",
+        "a validating proxy in front of a real server: the mock's journal, faults, report and inspector",
+    ),
+    "report": ("callback_kit.cli.report", "the retry report of a running mock or proxy: how each client retried"),
     "contract": ("callback_kit.cli.contract", "judge a running implementation against openapi.yaml"),
     "fuzz": ("callback_kit.cli.fuzz", "write reproducible fuzz cases from openapi.yaml"),
     "replay": ("callback_kit.cli.replay", "send fuzz cases to a server and judge the answers"),
@@ -43,7 +48,15 @@ EXIT_CODES = {
     "serve": ("0  stopped by Ctrl-C or SIGTERM", USAGE_ERROR + "a port in use, a store that does not answer"),
     "lint": ("0  the spec is usable", "1  the spec has problems (each listed)", USAGE_ERROR + "no OpenAPI document"),
     "spec": ("0  the spec was printed", USAGE_ERROR + "a spec that cannot be read"),
-    "report": ("0  every client retried well", "1  findings", USAGE_ERROR + "the mock unreachable or refusing"),
+    "proxy": (
+        "0  stopped by Ctrl-C or SIGTERM",
+        USAGE_ERROR + "no --upstream, a port in use, a store that does not answer",
+    ),
+    "report": (
+        "0  every client retried well (and no contract violation)",
+        "1  findings, or contract violations a proxy saw",
+        USAGE_ERROR + "the mock unreachable or refusing",
+    ),
     "contract": (
         "0  the implementation keeps the contract (passed), or kept what could be checked (partial)",
         "1  it breaks the contract (each broken check is printed), or partial with --require-all",

@@ -1,7 +1,7 @@
-"""`callback-kit report`: the retry report of a running mock, for people (or as JSON, for scripts).
+"""`callback-kit report`: the retry report of a running mock or proxy, for people (or as JSON, for scripts).
 
-It reads `GET /_mock/report` and prints, per client, each finding with the request ids it cites.
-Exit codes: 0 every client is clean, 1 there are findings, 2 a usage or connection error.
+It reads `GET /_mock/report` and prints the contract violations a proxy saw, then, per client, each finding
+with the request ids it cites. Exit codes: 0 all clean, 1 findings or violations, 2 a usage or connection error.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         render(report, sys.stdout)
-    return 0 if report["findings"] == 0 else 1
+    return 0 if report["findings"] == 0 and not report.get("violations") else 1
 
 
 def fetch(base_url: str, admin_token: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -70,20 +70,35 @@ def render(report: dict[str, Any], out: TextIO) -> None:
     """The report as text: a headline, then each client with its counts and findings."""
     span = f" ({report['from']} .. {report['to']})" if report.get("from") else ""
     out.write(f"Retry report of {report['entries']} journal entries{span}: {report['verdict']}\n")
+    violations = report.get("violations") or []
+    if violations:
+        out.write(f"\nContract violations of the server ({len(violations)}):\n")
+        for found in violations:
+            out.write(f"  [{found['check']}] {found['message']}\n")
+            out.write(f"      {found['at']}  {found['requestId']}  {_outcome(found)}\n")
     for client in report["clients"]:
         counts = client["counts"]
         out.write(
-            f"\n{client['principal']} (tenant {client['tenant']}): {_many(counts['requests'], 'request')}, "
+            f"\n{client_name(client)}: {_many(counts['requests'], 'request')}, "
             f"{_many(counts['replays'], 'replay')}, {_many(counts['errors'], 'error')}, "
             f"{_many(counts['lostResponses'], 'answer')} lost -- {client['verdict']}\n"
         )
         for finding in client["findings"]:
             out.write(f"  [{finding['pattern']}] {finding['summary']}\n")
-            for cited in finding["evidence"]:
-                out.write(f"      {cited['at']}  {cited['requestId']}  {_outcome(cited)}\n")
+            for cited in finding["evidence"]:  # in the order they started, each at its start time
+                out.write(f"      {cited.get('startedAt') or cited['at']}  {cited['requestId']}  {_outcome(cited)}\n")
             if finding.get("omitted"):
                 out.write(f"      ... and {finding['omitted']} more\n")
             out.write(f"    advice: {finding['advice']}\n")
+
+
+def client_name(client: dict[str, Any]) -> str:
+    """A client as people read it: its principal and tenant, or the credential a refused caller kept sending."""
+    if client.get("principal"):
+        return f"{client['principal']} (tenant {client['tenant']})" if client.get("tenant") else client["principal"]
+    if client.get("credential"):
+        return f"refused caller (credential {client['credential']}, never authenticated)"
+    return "refused caller (no credential sent)"
 
 
 def _outcome(cited: dict[str, Any]) -> str:

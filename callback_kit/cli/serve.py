@@ -5,6 +5,7 @@ there once; this module only turns those declarations into argparse options and 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,10 +15,15 @@ from callback_kit.mock_server.settings import Option, Settings, options, parser_
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One option per declared field of `Settings`; its variable is the one the declaration names."""
-    defaults = Settings()
-    for name, declared in options():
-        kind = value_kind(name)
-        default = declared.cli_default() if declared.cli_default else getattr(defaults, name)
+    add_declared_options(parser, Settings)
+
+
+def add_declared_options(parser: argparse.ArgumentParser, of: type) -> None:
+    """One option per declared field of the settings class `of` (serve's `Settings`, the proxy's own)."""
+    fields = {f.name: f for f in dataclasses.fields(of)}
+    for name, declared in options(of):
+        kind = value_kind(name, of)
+        default = declared.cli_default() if declared.cli_default else _field_default(fields[name])
         extra: dict[str, Any] = {"env": declared.env_name, "dest": name, "help": _help(declared)}
         if kind is bool and declared.words is None:
             parser.add_argument(declared.flag, action="store_true", **extra)
@@ -27,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         elif isinstance(kind, tuple):
             extra["choices"] = list(kind)
         else:
-            extra["type"] = _argparse_type(parser_for(name))
+            extra["type"] = _argparse_type(parser_for(name, of))
         # A default given in words is computed further in (None here keeps the field's own).
         shown = None if declared.default_text is not None else default
         parser.add_argument(declared.flag, metavar=declared.metavar, default=shown, **extra)
@@ -43,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
     except (StartupError, ValueError) as exc:
         print(f"callback-kit serve: {exc}", file=sys.stderr)
         return 2
+
+
+def _field_default(declared: dataclasses.Field[Any]) -> Any:
+    if declared.default_factory is not dataclasses.MISSING:
+        return declared.default_factory()
+    return declared.default
 
 
 def _help(declared: Option) -> str:

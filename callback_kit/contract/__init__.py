@@ -6,6 +6,8 @@
     schemas      the one cached schema validator (OpenAPI 3.0's Draft 4, `nullable`, strict RFC 3339)
     lint         `callback-kit lint`: is a spec one the kit can run on?
     exchange     one request and its answer, byte for byte (`Exchange`): what checks judge
+    responses    what the spec declares of the answers: headers and error codes (`x-error-codes`) per status
+    spec_view    readers of the callback operation, and the part of a request that breaks it
     checks/      the named checks over exchanges, each returning a `Violation` (suite and proxy alike)
 """
 

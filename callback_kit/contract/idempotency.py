@@ -14,6 +14,7 @@ from callback_kit.contract.spec import CALLBACK_PATH, ContractError, callback_op
 
 SCOPE_PARTS = ("tenant", "principal", "method", "path")
 KeyReusePolicy = Literal["replay", "reject"]
+DisagreeingHeadersPolicy = Literal["precedence", "reject"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class IdempotencyContract:
     completed_ttl: float
     store_status_below: int
     on_different_body: KeyReusePolicy
+    on_disagreeing_headers: DisagreeingHeadersPolicy
+    """Several key headers with different keys: the first listed in `headers` wins, or the key-invalid error."""
     key_invalid: ErrorSpec
     in_flight: ErrorSpec
     different_body: ErrorSpec
@@ -76,6 +79,9 @@ class IdempotencyContract:
         policy = need("onDifferentBody", str)
         if policy not in ("replay", "reject"):
             raise ContractError(f"{where}.onDifferentBody must be 'replay' or 'reject', got {policy!r}")
+        disagreeing = need("onDisagreeingHeaders", str)
+        if disagreeing not in ("precedence", "reject"):
+            raise ContractError(f"{where}.onDisagreeingHeaders must be 'precedence' or 'reject', got {disagreeing!r}")
         errors = need("errors", dict)
         stored = block.get("stored", ["status", "body"])
         if not isinstance(stored, list) or not {"status", "body"} <= {str(part).lower() for part in stored}:
@@ -89,6 +95,7 @@ class IdempotencyContract:
             completed_ttl=float(completed_ttl),
             store_status_below=below,
             on_different_body=policy,  # type: ignore[arg-type]
+            on_disagreeing_headers=disagreeing,  # type: ignore[arg-type]
             key_invalid=_error_spec(errors, "keyInvalid", f"{where}.errors"),
             in_flight=_error_spec(errors, "inFlight", f"{where}.errors"),
             different_body=_error_spec(errors, "differentBody", f"{where}.errors"),

@@ -4,7 +4,8 @@ Three layers, each message naming the broken place:
 1. OpenAPI validity (openapi-spec-validator);
 2. the callback operation's `x-idempotency` block: complete, and consistent with the declared headers and
    responses (the key headers exist with the block's pattern, the replay header is declared on 200, every
-   status the block can produce is documented, `Retry-After` on the in-flight answer);
+   status the block can produce is documented, `Retry-After` on the in-flight answer, each status's
+   `x-error-codes` naming the block's codes);
 3. every example (parameters, bodies, responses, schemas) validates against its schema.
 """
 
@@ -20,6 +21,7 @@ from openapi_spec_validator import validate as validate_openapi
 
 from callback_kit.contract.idempotency import idempotency_contract
 from callback_kit.contract.refs import RefError, resolve
+from callback_kit.contract.responses import error_codes
 from callback_kit.contract.schemas import validator
 from callback_kit.contract.spec import CALLBACK_PATH, ContractError, callback_operation, default_spec_path, load_spec
 
@@ -67,6 +69,7 @@ def check_spec(path: Path) -> list[str]:
         return [f"not a valid OpenAPI document: {getattr(exc, 'message', exc)}"]
     try:
         problems = _idempotency_problems(spec)
+        problems += list(_error_code_problems(spec))
         problems += list(_example_problems(spec))
     except RefError as exc:
         raise SpecProblem(str(exc)) from None
@@ -122,6 +125,23 @@ def _idempotency_problems(spec: dict[str, Any]) -> list[str]:
                 f"{where}.responses.{error.status} must declare Retry-After for x-idempotency.errors.inFlight"
             )
     return problems
+
+
+def _error_code_problems(spec: dict[str, Any]) -> Iterator[str]:
+    """`x-error-codes` lists codes, and names the code of each `x-idempotency` error under that error's status."""
+    where = f"paths.{CALLBACK_PATH}.post.responses"
+    for status, raw in callback_operation(spec).get("responses", {}).items():
+        codes = resolve(spec, raw).get("x-error-codes")
+        if codes is not None and (not isinstance(codes, list) or not all(isinstance(c, str) for c in codes)):
+            yield f"{where}.{status}.x-error-codes must list error codes such as MTCH-0001, got {codes!r}"
+    try:
+        contract = idempotency_contract(spec)
+    except ContractError:
+        return  # said by _idempotency_problems
+    for name, error in (("keyInvalid", contract.key_invalid), ("inFlight", contract.in_flight)):
+        allowed = error_codes(spec, error.status)
+        if allowed is not None and error.code not in allowed:
+            yield f"{where}.{error.status}.x-error-codes lacks {error.code} (x-idempotency.errors.{name})"
 
 
 def _header_names(spec: dict[str, Any], response: Any) -> set[str]:

@@ -1,4 +1,4 @@
-"""The request journal as typed values: one `JournalEntry` per callback that passed authentication."""
+"""The request journal as typed values: one `JournalEntry` per callback request, those security refused included."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ class JournalEntry:
     claimed: bool
     """The request held its idempotency key while it was processed."""
     latency_ms: float
+    applied: bool | None = None
+    """The callback changed the exception (a replay or a deduplicated 200 did not; None: not said)."""
+    credential: str | None = None
+    """For a request security refused (401, 403): a digest of its Authorization header, never the token."""
 
     @property
     def answer_lost(self) -> bool:
@@ -63,4 +67,6 @@ class JournalEntry:
             fault=fault.get("action"),
             claimed=bool(data.get("claimed")),
             latency_ms=float(data.get("latencyMs") or 0.0),
+            applied=data.get("applied"),
+            credential=data.get("credential"),
         )

@@ -16,6 +16,7 @@ from callback_kit.testing.journal import FaultAction
 Pattern = Literal[
     "new-key-after-lost-response",
     "new-key-after-timeout",
+    "applied-more-than-once",
     "key-reused-with-different-body",
     "unchanged-4xx-retried",
     "retry-ignores-retry-after",
@@ -38,6 +39,8 @@ class CitedRequest:
     retry_after: int | None
     fault: FaultAction | None
     latency_ms: float
+    started_at: str = ""
+    """When the request started (its answer time `at` less its latency); the evidence is in this order."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class ClientReport:
     counts: ClientCounts
     verdict: str
     findings: tuple[Finding, ...]
+    credential: str | None = None
+    """For a caller security refused (no principal): the digest of the credential it sent."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ def _client(data: dict[str, Any]) -> ClientReport:
         ),
         verdict=data["verdict"],
         findings=tuple(_finding(f) for f in data["findings"]),
+        credential=data.get("credential"),
     )
 
 
@@ -153,6 +159,7 @@ def _finding(data: dict[str, Any]) -> Finding:
                 retry_after=cited.get("retryAfter"),
                 fault=cited.get("fault"),
                 latency_ms=float(cited.get("latencyMs") or 0.0),
+                started_at=cited.get("startedAt") or "",
             )
             for cited in data["evidence"]
         ),

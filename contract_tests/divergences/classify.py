@@ -61,7 +61,7 @@ def _classify(
     if status == 400 and exchange.message() == KEY_REQUIRED_MESSAGE and reading.refusal == KEY_REQUIRED_MESSAGE:
         return known("alias-ignored") if aliases(exchange, contract) else known("key-required")
     if expected_status == contract.key_invalid.status != status and alias_ignored(exchange, contract):
-        return known("alias-ignored")  # both key headers, different keys: Matcher reads the first only
+        return known("alias-ignored")  # different keys in both headers, under `reject`: Matcher reads the first
     crossed = (is_replay and expected_replay is False) or (_ok(status) and not is_replay and expected_status == 404)
     if crossed and facts.auth_enforced is False and _as_other_tenant(exchange, facts):
         return known("one-tenant")

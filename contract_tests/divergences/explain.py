@@ -14,10 +14,10 @@ from callback_kit.contract import IdempotencyContract, callback_operation
 from callback_kit.contract.checks import replayed
 from callback_kit.contract.exchange import Exchange
 from callback_kit.contract.refs import resolve
+from callback_kit.contract.spec_view import body_schema, parameters, schema_ok
 from callback_kit.contract_tests.divergences.catalogue import Divergence, known
 from callback_kit.contract_tests.divergences.classify import Facts, bearer, classify_exchange, refusal
 from callback_kit.contract_tests.divergences.reading import bound_fields, exception_id_of, matcher_answer, read
-from callback_kit.contract_tests.spec_view import body_schema, parameters, schema_ok
 
 Spec = dict[str, Any]
 Explainer = Callable[[Exchange, Spec, IdempotencyContract, Facts], tuple[Divergence, ...]]

@@ -1,8 +1,9 @@
 """Negative cases that break what surrounds a valid body: the token, the idempotency keys, the path, a header.
 
 Expected answers: 401 for a missing or invalid token; the `x-idempotency` block's `keyInvalid` status and
-code for a malformed key or two key headers that disagree; 400 for a malformed exception id or header; 404
-for a well-formed id of no exception. Key values are built from, and checked against, the spec's keyPattern.
+code for a malformed key, or two key headers that disagree under the policy `reject`; 400 for a malformed
+exception id or header; 404 for a well-formed id of no exception. Key values are built from, and checked
+against, the spec's keyPattern.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def categories(op: Operation) -> list[Category]:
         Category("key-format", keys, bad_key),
         Category("path", Expect("rejected", (400,)), bad_exception_id),
     ]
-    if len(op.keys.headers) > 1:
+    # Under `precedence` two different keys are a valid request (the first header wins): no negative case.
+    if len(op.keys.headers) > 1 and op.keys.on_disagreeing_headers == "reject":
         found.append(Category("key-conflict", keys, conflicting_keys))
     if op.documents(404):
         found.append(Category("unknown-exception", Expect("rejected", (404,)), unknown_exception))

@@ -9,10 +9,12 @@ layers after [Routing] acts on the callback operation only: `scope.CallbackLayer
     RequestId                       X-Request-Id on every answer, errors included
     BodyLimit                       413 before anything reads an oversized body
     MediaType                       the media type in lower case, before Connexion picks a validator
-    [Exception] → [SwaggerUI] → [Routing] → [Security]
-    Anonymous                       (auth off) the default tenant as the caller
+    ServedSpec                      the served /openapi.json names the server it was read from (Swagger UI's list)
+    [Exception] → [SwaggerUI] → [Routing]
     Moment                          one settings read: the request's time and fault rules
-    Journal                         one journal entry per callback, whatever answers it
+    Journal                         one journal entry per callback, whatever answers it (security's refusals too)
+    [Security]
+    Anonymous                       (auth off) the default tenant as the caller
     Faults                          X-Mock-Fault or a rule: latency, a forced status, a lost answer
     Idempotency                     (matcher profile: here, replaying before validation)
     [RequestValidation] → [ResponseValidation] → [Lifespan]
@@ -46,11 +48,14 @@ from callback_kit.mock_server.middleware.journal import JournalMiddleware
 from callback_kit.mock_server.middleware.media_type import MediaTypeMiddleware
 from callback_kit.mock_server.middleware.moment import MomentMiddleware
 from callback_kit.mock_server.middleware.request_id import RequestIdMiddleware
+from callback_kit.mock_server.middleware.served_spec import ServedSpecMiddleware
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, Profile
 from callback_kit.mock_server.request_validation import OnceValidationMiddleware
 from callback_kit.mock_server.types import Store
 
+ADMIN_BASE_PATH = "/_mock"  # where `app.create_app` mounts the admin API
 OUTSIDE = MiddlewarePosition.BEFORE_EXCEPTION  # around Connexion's error handling
+BEFORE_SECURITY = MiddlewarePosition.BEFORE_SECURITY  # after routing, around the security step
 BEFORE_VALIDATION = MiddlewarePosition.BEFORE_VALIDATION  # after routing and security
 AFTER_VALIDATION = MiddlewarePosition.BEFORE_CONTEXT  # after validation, before Connexion's handler layer
 
@@ -73,6 +78,7 @@ def callback_stack(
     auth: bool,
     max_body_bytes: int,
     handler: CallbackHandler,
+    credential_key: bytes,
     error_response: Callable[[BaseException], Response],
 ) -> list[Layer]:
     """The kit's layers, outermost first (of several at one position, Connexion makes the first the outermost)."""
@@ -83,9 +89,14 @@ def callback_stack(
         Layer(RequestIdMiddleware, OUTSIDE),
         Layer(BodyLimitMiddleware, OUTSIDE, {"limit": max_body_bytes}),
         Layer(MediaTypeMiddleware, OUTSIDE),
+        Layer(ServedSpecMiddleware, OUTSIDE, {"base_paths": ["", ADMIN_BASE_PATH]}),
+        Layer(MomentMiddleware, BEFORE_SECURITY, shared),
+        Layer(
+            JournalMiddleware,
+            BEFORE_SECURITY,
+            {**shared, "key_headers": list(contract.headers), "credential_key": credential_key},
+        ),
         *([] if auth else [Layer(AnonymousMiddleware, BEFORE_VALIDATION, {"tenant": DEFAULT_TENANT})]),
-        Layer(MomentMiddleware, BEFORE_VALIDATION, shared),
-        Layer(JournalMiddleware, BEFORE_VALIDATION, {**shared, "key_headers": list(contract.headers)}),
         Layer(FaultMiddleware, BEFORE_VALIDATION, {"store": store}),
         Layer(
             IdempotencyMiddleware,

@@ -13,7 +13,15 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callback_kit.mock_server.auth import principal_of
-from callback_kit.mock_server.faults import HEADER, Fault, forced_error, from_rule, parse_header
+from callback_kit.mock_server.faults import (
+    FIRING_WINDOW,
+    HEADER,
+    Fault,
+    firings,
+    forced_error,
+    from_rule,
+    parse_header,
+)
 from callback_kit.mock_server.middleware.moment import moment_of
 from callback_kit.mock_server.scope import CallbackLayer, buffer_body, exception_id, stash
 from callback_kit.mock_server.types import Store
@@ -53,22 +61,33 @@ class FaultMiddleware(CallbackLayer):
         facts = {
             "tenant": principal.tenant if principal else None,
             "exceptionId": exception_id(scope),
-            "externalSystem": _system(body),
+            "externalSystem": system_of(body),
         }
-        for rule in rules:
-            if any(str(facts.get(k) or "").lower() != v.lower() for k, v in rule["match"].items()):
-                continue
-            if self.rng.random() >= rule["probability"]:
-                continue
-            if rule.get("times") is not None:
-                used = await self.store.hit(f"fault:{rule['id']}", 0.0, 86_400.0)
-                if used > rule["times"]:
-                    continue
-            return from_rule(rule)
-        return None
+        return await matching_fault(rules, facts, self.store, self.rng)
 
 
-def _system(body: bytes) -> str | None:
+async def matching_fault(
+    rules: list[dict[str, Any]], facts: dict[str, str | None], store: Store, rng: random.Random
+) -> Fault | None:
+    """The fault of the first rule that matches a request's facts, fires by its probability and has times left.
+
+    The mock and the proxy pick faults with this one function (the proxy knows no tenant: its facts say None).
+    """
+    for rule in rules:
+        if any(str(facts.get(k) or "").lower() != v.lower() for k, v in rule["match"].items()):
+            continue
+        if rng.random() >= rule["probability"]:
+            continue
+        if rule.get("times") is not None:
+            used = await store.hit(firings(rule["id"]), *FIRING_WINDOW)
+            if used > rule["times"]:
+                continue
+        return from_rule(rule)
+    return None
+
+
+def system_of(body: bytes) -> str | None:
+    """The callback body's `externalSystem`, upper-cased as the mock stores it (None when absent)."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):

@@ -193,7 +193,8 @@ class IdempotencyMiddleware(CallbackLayer):
         values = [found[name] for name in self._header_names if name in found]
         if not values:
             return None
-        if len(set(values)) > 1 and self.profile.keys_must_agree:
+        # Under `precedence` the first header listed wins, as Matcher's middleware reads them.
+        if len(set(values)) > 1 and self.contract.on_disagreeing_headers == "reject":
             raise self._key_error(
                 f"{' and '.join(self.contract.headers)} carry different keys: send one header, or the same key in both"
             )

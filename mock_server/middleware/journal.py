@@ -1,12 +1,15 @@
-"""The request journal: every callback that passed authentication, with what the mock answered.
+"""The request journal: every callback request, refused ones included, with what the mock answered.
 
-It sits between the security step and validation, so it also sees requests that validation rejects.
-An entry is written before the last byte of the response is sent, so a client that has its answer can
-read the entry straight away.
+It sits before the security step, so it also sees the requests that security refuses (401, 403) and those
+that validation rejects. A refused request's caller is unknown: its entry carries `credential`, a digest of
+the Authorization header keyed with the admin token (`auth.credential_digest`), never the token. An entry is
+written before the last byte of the response is sent, so a client that has its answer can read the entry
+straight away.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -14,24 +17,26 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callback_kit.mock_server.auth import principal_of
+from callback_kit.mock_server.auth import credential_digest, principal_of
 from callback_kit.mock_server.clock import Clock, iso
 from callback_kit.mock_server.errors import MockError, from_exception
 from callback_kit.mock_server.faults import fault_of
 from callback_kit.mock_server.middleware.idempotency import claim_of, fingerprint
 from callback_kit.mock_server.middleware.moment import later_of
-from callback_kit.mock_server.scope import CallbackLayer, exception_id, parsed_body, request_id
+from callback_kit.mock_server.scope import CallbackLayer, exception_id, parsed_body, request_id, stashed
 from callback_kit.mock_server.types import Store
 
 BODY_LIMIT = 16 * 1024
+REFUSED = frozenset({401, 403})
 log = logging.getLogger(__name__)
 
 
 class JournalMiddleware(CallbackLayer):
     """Records one journal entry per callback request."""
 
-    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, key_headers: list[str]):
+    def __init__(self, app: ASGIApp, *, store: Store, clock: Clock, key_headers: list[str], credential_key: bytes):
         super().__init__(app)
+        self._credential_key = credential_key
         self.store = store
         self.clock = clock
         self._key_headers = [name.lower().encode("latin-1") for name in key_headers]
@@ -40,10 +45,12 @@ class JournalMiddleware(CallbackLayer):
         started = time.perf_counter()
         chunks: list[bytes] = []
         answer: dict[str, Any] = {"status": 0, "replayed": None, "body": b""}
+        unread = [True]  # the client's body has more to read
 
         async def capturing() -> Message:
             message = await receive()
             chunks.append(message.get("body", b""))
+            unread[0] = message["type"] == "http.request" and message.get("more_body", False)
             return message
 
         async def recording(message: Message) -> None:
@@ -67,6 +74,11 @@ class JournalMiddleware(CallbackLayer):
             error = from_exception(exc)
             answer.update(status=error.status, code=error.code, message=error.message)
             answer["retry_after"] = error.headers.get("Retry-After")
+            if error.status in REFUSED:
+                # Security refuses before any layer reads the body: read it, so the entry shows what was sent.
+                with contextlib.suppress(Exception):
+                    while unread[0]:
+                        await capturing()
             await self._write(scope, chunks, answer, started)
             raise
 
@@ -99,6 +111,8 @@ class JournalMiddleware(CallbackLayer):
             "fault": fault.describe() if fault else None,
             "claimed": claim is not None,
             "latencyMs": round((time.perf_counter() - started) * 1000, 3),
+            "applied": stashed(scope, "applied", bool) is True,  # a replay or a deduplicated 200 is not
+            "credential": credential_digest(scope, self._credential_key) if answer["status"] in REFUSED else None,
         }
         try:
             await self.store.append_journal(entry)

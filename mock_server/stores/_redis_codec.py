@@ -22,7 +22,7 @@ from redis.typing import EncodableT, FieldT
 
 from callback_kit.mock_server.callbacks import HISTORY_LIMIT
 from callback_kit.mock_server.errors import StoreUnavailable
-from callback_kit.mock_server.stores._codec import dump_response, load_exception, load_response
+from callback_kit.mock_server.stores._codec import dump_response, load_exception, load_response, public_record
 from callback_kit.mock_server.types import Completion, ExceptionRecord
 
 GC_MARGIN_SECONDS = 86_400
@@ -57,6 +57,18 @@ def completion_args(completion: Completion | None) -> list[EncodableT]:
 
 def entries(history: tuple[dict[str, Any], ...]) -> list[EncodableT]:
     return [json.dumps(entry, separators=(",", ":"), sort_keys=True) for entry in history]
+
+
+def live_records(scope_keys: list[str], hashes: list[dict[str, str]], now: float) -> list[dict[str, Any]]:
+    """The live idempotency records among the hashes SCAN found, in claim order, as the admin API shows them."""
+    records = [
+        (scope_key, private_record(fields))
+        for scope_key, fields in zip(scope_keys, hashes, strict=True)
+        if fields and float(fields["expires_at"]) > now
+    ]
+    # SCAN has no order; claim order is what the memory store's insertion order amounts to.
+    records.sort(key=lambda item: (item[1]["created_at"], item[0]))
+    return [public_record(scope_key, record) for scope_key, record in records]
 
 
 def private_record(fields: dict[str, str]) -> dict[str, Any]:

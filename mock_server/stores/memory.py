@@ -113,6 +113,9 @@ class MemoryStore:
         self._counters[name] = self._counters.get(name, 0) + 1
         return self._counters[name]
 
+    async def hits(self, counter: str, window_start: float) -> int:
+        return self._counters.get(f"{counter}@{window_start:.0f}", 0)
+
     async def get_setting(self, name: str) -> str | None:
         return self._settings.get(name)
 

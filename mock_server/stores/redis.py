@@ -46,7 +46,6 @@ from callback_kit.mock_server.stores._codec import (
     dump_exception,
     load_exception,
     load_response,
-    public_record,
 )
 from callback_kit.mock_server.types import (
     Claimed,
@@ -194,14 +193,7 @@ class RedisStore:
                 for key in keys:
                     pipe.hgetall(key)
                 hashes = await pipe.execute()
-        records = [
-            (key[len(prefix) :], codec.private_record(fields))
-            for key, fields in zip(keys, hashes, strict=True)
-            if fields and float(fields["expires_at"]) > now
-        ]
-        # SCAN has no order; claim order is what the memory store's insertion order amounts to.
-        records.sort(key=lambda item: (item[1]["created_at"], item[0]))
-        return [public_record(scope_key, record) for scope_key, record in records]
+        return codec.live_records([key[len(prefix) :] for key in keys], hashes, now)
 
     async def append_journal(self, entry: dict[str, Any]) -> None:
         key = self._key("journal")
@@ -229,6 +221,11 @@ class RedisStore:
             pipe.expire(key, codec.gc_ttl(window))
             hits, _ = await pipe.execute()
         return int(hits)
+
+    async def hits(self, counter: str, window_start: float) -> int:
+        async with codec.unavailable_on_failure():
+            value = await self._redis.get(self._key("hits", f"{counter}@{window_start:.0f}"))
+        return int(value or 0)
 
     async def get_setting(self, name: str) -> str | None:
         value = await self._with_marker(lambda pipe: pipe.hget(self._key("settings"), name))

@@ -186,6 +186,11 @@ class SQLiteStore:
             (hits,) = db.execute("SELECT hits FROM counters WHERE name = ?", (name,)).fetchone()
         return int(hits)
 
+    async def hits(self, counter: str, window_start: float) -> int:
+        with self._reading() as db:
+            row = db.execute("SELECT hits FROM counters WHERE name = ?", (f"{counter}@{window_start:.0f}",)).fetchone()
+        return 0 if row is None else int(row[0])
+
     async def get_setting(self, name: str) -> str | None:
         with self._reading() as db:
             row = db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()

@@ -1,4 +1,4 @@
-"""Readers of the callback operation in a spec, and the part of a request that breaks it (for grouping failures)."""
+"""Readers of the callback operation in a spec, and the part of a request that breaks it (suite and proxy alike)."""
 
 from __future__ import annotations
 

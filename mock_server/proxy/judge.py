@@ -1,0 +1,59 @@
+"""Every forwarded callback judged by the contract suite's own named checks (`callback_kit.contract.checks`).
+
+The shapes (request, status, headers, body) are judged on every exchange; the idempotency clauses by what the
+ledger knew of the key when the request arrived:
+
+    any answer of storeStatusBelow or more   not_replayed: such answers are never stored, so never replayed
+    first (below storeStatusBelow)           says_not_replayed
+    stored, same body or policy `replay`     is_replay_of the stored first answer
+    stored, another body, policy `reject`    rejected_with the spec's differentBody error
+    in flight                                in_flight_refused
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callback_kit.contract import IdempotencyContract
+from callback_kit.contract.checks import (
+    Violation,
+    in_flight_refused,
+    is_replay_of,
+    not_replayed,
+    rejected_with,
+    request_conforms,
+    response_conforms,
+    says_not_replayed,
+    status_declared,
+)
+from callback_kit.contract.exchange import Exchange
+from callback_kit.mock_server.proxy.ledger import Entry
+
+
+def judge(exchange: Exchange, entry: Entry, spec: dict[str, Any], contract: IdempotencyContract) -> list[Violation]:
+    """The violations of one forwarded exchange, in the order above."""
+    found = [
+        request_conforms(exchange, spec, contract),
+        status_declared(exchange, spec, contract),
+        response_conforms(exchange, spec, contract),
+        *_idempotency(exchange, entry, contract),
+    ]
+    return [violation for violation in found if violation is not None]
+
+
+def _idempotency(exchange: Exchange, entry: Entry, contract: IdempotencyContract) -> list[Violation | None]:
+    below = contract.store_status_below
+    found: list[Violation | None] = []
+    if exchange.status >= below:
+        found.append(not_replayed(exchange, contract, why=f"answers of {below} or more are never stored"))
+    if entry.seen == "first" and exchange.status < below:
+        found.append(says_not_replayed(exchange, contract))
+    elif entry.seen == "stored" and entry.original is not None:
+        if entry.same_body or contract.on_different_body == "replay":
+            found.append(is_replay_of(entry.original, exchange, contract))
+        else:
+            why = "the key was used again with another body (onDifferentBody: reject)"
+            found.append(rejected_with(exchange, contract.different_body, contract, why=why))
+    elif entry.seen == "in_flight":
+        found.append(in_flight_refused(exchange, contract))
+    return found

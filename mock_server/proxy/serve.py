@@ -1,0 +1,75 @@
+"""`run(settings)`, which `callback-kit proxy` calls: check, bind, announce, then serve with uvicorn until stopped.
+
+The mock's start-up pieces are reused: its logging set-up (request log on stdout), its store checks and its
+binding, so a port in use or a store that does not answer is one line and exit 2 before anything is announced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging.config
+import signal
+import sys
+from typing import Any
+
+import uvicorn
+
+from callback_kit.mock_server.asgi import Stopped, Stopper, log_config
+from callback_kit.mock_server.proxy.app import create_proxy_app
+from callback_kit.mock_server.proxy.settings import ProxySettings
+from callback_kit.mock_server.proxy.upstream import shown_url
+from callback_kit.mock_server.settings import Settings
+from callback_kit.mock_server.startup import StartupError, bind, bound_url, check_spec, prepare_store
+from callback_kit.mock_server.stores import describe
+
+__all__ = ["StartupError", "run"]
+PREFIX = "callback-kit proxy"
+
+
+def run(settings: ProxySettings) -> int:
+    """Serve until Ctrl-C or SIGTERM (then 0); a configuration problem raises `StartupError`."""
+    stopper = Stopper()
+    previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(settings, stopper)
+    except (KeyboardInterrupt, Stopped):
+        _say("stopped")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(settings: ProxySettings, stopper: Stopper) -> int:
+    # The mock's own checks and logging set-up read these two fields of its settings.
+    logging_settings = Settings(store_url=settings.store_url, spec_path=settings.spec_path)
+    check_spec(logging_settings)
+    config = log_config(logging_settings)
+    logging.config.dictConfig(config)
+    try:
+        application = create_proxy_app(settings)
+    except (OSError, ValueError) as exc:
+        raise StartupError(str(exc)) from None
+    sock = bind(settings.host, settings.port)
+    try:
+        prepare_store(logging_settings, _say)
+        _say(
+            f"proxy on {bound_url(sock)} for {shown_url(settings.upstream_base)} "
+            f"(store {describe(settings.store_url)}); "
+            "admin API at /_mock/docs/, inspector at /_mock/ui",
+            prefix="callback-kit",
+        )
+        # Neither a second Date nor a Server header: the upstream's answer goes out with its own only.
+        options: dict[str, Any] = {"log_config": config, "log_level": "warning", "access_log": False}
+        options.update(server_header=False, date_header=False)
+        server = stopper.server = uvicorn.Server(uvicorn.Config(application, **options))
+        server.run(sockets=[sock])
+    finally:
+        with contextlib.suppress(OSError):  # already closed by uvicorn's shutdown
+            sock.close()
+    _say("stopped")
+    return 0
+
+
+def _say(message: str, prefix: str = PREFIX) -> None:
+    print(f"{prefix}: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,43 @@
+"""The inspector page served by the validating proxy, in a real headless Chromium: it shows the violations.
+
+Needs chromium and chromedriver: skipped without them, failed when CI=true.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.broken_servers import stores_failed_responses
+from tests.browser import browser_session, require_browser
+from tests.proxy_support import ASSIGN, RESOLVED_ID, proxied
+
+# Each script answers null until the page shows what it looks for (`Browser.wait_for` polls it).
+VIOLATIONS = (
+    "const found = [...document.querySelectorAll('#report-body [data-check]')].map(node => node.dataset.check);"
+    "return found.length ? found : null"
+)
+STATUS_CELLS = (
+    "const cells = [...document.querySelectorAll('#journal tbody tr.entry')].map(row => row.cells[3].innerText);"
+    "return cells.length ? cells : null"
+)
+
+
+def test_the_proxy_inspector_names_each_violation_in_the_report_and_marks_its_entry(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A replayed refusal: the report section lists not_replayed, and the journal row says it has violations."""
+    require_browser()
+    with (
+        proxied(stores_failed_responses(Path("."))) as both,
+        browser_session(tmp_path_factory.mktemp("chromium")) as page,
+    ):
+        both.callback(RESOLVED_ID, key="inspected-1", body=ASSIGN)
+        both.callback(RESOLVED_ID, key="inspected-1", body=ASSIGN)
+        page.open(f"{both.proxy.base_url}/_mock/ui?token=kit-admin-token")
+        checks = page.wait_for(VIOLATIONS)
+        cells = page.wait_for(STATUS_CELLS)
+    assert checks == ["response_conforms", "not_replayed"]
+    assert "2 violations" in cells[0]
+    assert "violation" not in cells[1]
