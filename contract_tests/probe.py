@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
-from callback_kit.contract import callback_operation
-from callback_kit.contract.checks import Violation, describe
+from callback_kit.contract.checks import Violation, describe, status_declared
 from callback_kit.contract.exchange import Exchange
-from callback_kit.contract.spec_view import declares
 from callback_kit.contract_tests.client import CallbackClient, callback_path, new_key
 from callback_kit.contract_tests.divergences import Facts
 from callback_kit.contract_tests.environment import Environment
@@ -96,16 +94,12 @@ def _read(environment: Environment, exception_id: str, token: str) -> None:
 
 
 def _declared(answer: Exchange, environment: Environment, violations: dict[str, Violation]) -> None:
-    if declares(environment.spec, answer.status) or DECLARED in violations:
+    """The shared `status_declared` check on a probe's answer (the first violation is kept)."""
+    found = None if DECLARED in violations else status_declared(answer, environment.spec, environment.contract)
+    if found is None:
         return
-    documented = ", ".join(map(str, callback_operation(environment.spec).get("responses", {})))
-    violations[DECLARED] = Violation(
-        check="declared_status",
-        title=f"The start-up probe's callback was answered {answer.status}, a status the spec does not declare",
-        expected=f"one of the statuses the spec documents for the operation ({documented})",
-        received=describe(answer, environment.contract),
-        exchange=answer,
-    )
+    title = f"The start-up probe's callback was answered {answer.status}, a status the spec does not declare"
+    violations[DECLARED] = replace(found, title=title)
 
 
 def _own_exception_lost(answer: Exchange, exception_id: str, environment: Environment) -> Violation:

@@ -8,21 +8,33 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callback_kit.cli import main
 from callback_kit.contract import CALLBACK_PATH, load_spec
 from callback_kit.contract.schemas import validator
 from tests.broken_servers import mock, no_replay_header, replay_with_other_body, stores_failed_responses
+from tests.clause_servers import echoes_no_request_id, no_retry_after, no_www_authenticate, validation_errors_422
 from tests.live import free_port
-from tests.proxy_support import ADMIN, ASSIGN, OPEN_ID, OTHER_OPEN_ID, RESOLVED_ID, TOKEN, Proxied, proxied, proxying
+from tests.proxy_support import (
+    ADMIN,
+    ASSIGN,
+    OPEN_ID,
+    OTHER_OPEN_ID,
+    RESOLVE,
+    RESOLVED_ID,
+    TOKEN,
+    Proxied,
+    proxied,
+    proxying,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,19 +91,33 @@ def test_a_key_reused_with_another_body_is_the_clients_finding_not_the_servers(g
     assert [finding["pattern"] for finding in client["findings"]] == ["key-reused-with-different-body"]
 
 
+def race(both: Proxied, key: str) -> tuple[httpx.Response, httpx.Response]:
+    """A callback held 600 ms upstream, and its twin sent once the proxy holds the key."""
+    rule = {"action": "slow_processing", "ms": 600, "times": 1}
+    assert both.upstream.post("/_mock/faults", headers=ADMIN, json=rule).status_code == 201
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(both.callback, key=key)
+        records: list[dict[str, str]] = []
+        while not any(key in r["scopeKey"] for r in records) and not slow.done():
+            records = both.proxy.get("/_mock/idempotency", headers=ADMIN).json()  # until the proxy holds the key
+            time.sleep(0.01)  # readiness poll
+        second = both.callback(key=key)
+    return slow.result(), second
+
+
 def test_a_key_in_flight_is_judged_against_the_409_the_upstream_gives(good: Proxied) -> None:
     """Two requests with one key at once: the upstream's 409 with Retry-After keeps the in-flight clause."""
-    rule = {"action": "slow_processing", "ms": 600, "times": 1}
-    assert good.upstream.post("/_mock/faults", headers=ADMIN, json=rule).status_code == 201
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        slow = pool.submit(good.callback, key="racing-1")
-        records: list[dict[str, str]] = []
-        while not any("racing-1" in r["scopeKey"] for r in records) and not slow.done():
-            records = good.proxy.get("/_mock/idempotency", headers=ADMIN).json()  # until the proxy holds the key
-            time.sleep(0.01)  # readiness poll
-        second = good.callback(key="racing-1")
-    assert (slow.result().status_code, second.status_code) == (200, 409)
+    slow, second = race(good, "racing-1")
+    assert (slow.status_code, second.status_code) == (200, 409)
     assert good.violations() == []
+
+
+def test_an_in_flight_answer_without_retry_after_is_named(tmp_path: Path) -> None:
+    """The upstream's in-flight 409 without Retry-After breaks in_flight_refused and carries_declared_headers."""
+    with proxied(no_retry_after(tmp_path)) as both:
+        slow, second = race(both, "racing-2")
+        assert (slow.status_code, second.status_code, second.headers.get("Retry-After")) == (200, 409, None)
+        assert both.violations() == ["carries_declared_headers", "in_flight_refused"]
 
 
 def test_the_proxy_leaves_requests_and_answers_as_they_were(tmp_path: Path) -> None:
@@ -133,7 +159,13 @@ def test_an_upstream_that_is_down_gets_502_with_the_spec_error_body() -> None:
     ("flaw", "expected"),
     [
         (replay_with_other_body, ["is_replay_of"]),
-        (no_replay_header, ["response_conforms", "says_not_replayed", "response_conforms", "is_replay_of"]),
+        (
+            no_replay_header,
+            [
+                *("response_conforms", "carries_declared_headers", "says_not_replayed"),
+                *("response_conforms", "carries_declared_headers", "is_replay_of"),
+            ],
+        ),
     ],
     ids=["replay-with-other-bytes", "no-replay-header"],
 )
@@ -195,10 +227,41 @@ def test_a_replayed_4xx_is_named(tmp_path: Path) -> None:
         first = both.callback(RESOLVED_ID, key="refused-1", body=ASSIGN)
         again = both.callback(RESOLVED_ID, key="refused-1", body=ASSIGN)
         assert (first.status_code, again.status_code, again.headers["X-Idempotency-Replayed"]) == (409, 409, "true")
-        assert both.violations() == ["response_conforms", "not_replayed"]  # the flaw also drops X-Request-Id
+        # The flaw also drops X-Request-Id from the replay: three checks name that.
+        dropped = ["response_conforms", "carries_declared_headers", "request_id_echoed"]
+        assert both.violations() == [*dropped, "not_replayed"]
         code, text = report_command(str(both.proxy.base_url))
     assert code == 1
     assert "[not_replayed]" in text
+
+
+def answers_as_declared(both: Proxied) -> None:
+    """A callback with the client's X-Request-Id, a body without its status, and one without a token."""
+    path, bearer = f"/v1/exceptions/{OPEN_ID}/callback", {"Authorization": f"Bearer {TOKEN}"}
+    both.proxy.post(path, json=RESOLVE, headers={**bearer, "X-Idempotency-Key": "d-1", "X-Request-Id": "ck-d-1"})
+    both.callback(key="d-2", body={"externalSystem": "JIRA", "externalIssueId": "RECON-9"})
+    both.proxy.post(path, json=RESOLVE_OTHER, headers={"X-Idempotency-Key": "d-3"})
+
+
+@pytest.mark.parametrize(
+    ("flaw", "expected"),
+    [
+        (None, [[], ["request_conforms"], []]),
+        (echoes_no_request_id, [["request_id_echoed"], ["request_conforms"], []]),
+        (validation_errors_422, [[], ["request_conforms", "code_pairs_with_status"], []]),
+        (no_www_authenticate, [[], ["request_conforms"], ["response_conforms", "carries_declared_headers"]]),
+    ],
+    ids=["mock", "echoes-no-request-id", "validation-errors-422", "no-www-authenticate"],
+)
+def test_answers_are_judged_as_the_spec_declares_them(
+    flaw: Callable[[Path], ASGIApp] | None, expected: list[list[str]], tmp_path: Path
+) -> None:
+    """The request id echoed, an error code its status may carry, a 401's WWW-Authenticate: each flaw is named by
+    the suite's check; in front of the mock only the client's own broken requests are."""
+    upstream = mock() if flaw is None else flaw(tmp_path)
+    with proxied(upstream) as both:
+        answers_as_declared(both)
+        assert [[v["check"] for v in entry["violations"]] for entry in both.journal()] == expected
 
 
 def test_a_lost_answer_through_the_proxy_is_applied_once_when_the_client_retries_with_its_key(good: Proxied) -> None:

@@ -1,7 +1,12 @@
 """Every forwarded callback judged by the contract suite's own named checks (`callback_kit.contract.checks`).
 
-The shapes (request, status, headers, body) are judged on every exchange; the idempotency clauses by what the
-ledger knew of the key when the request arrived:
+The shapes and the answers as the spec declares them are judged on every exchange, alone:
+
+    request_conforms, status_declared, response_conforms   the request, the status, the headers and body
+    carries_declared_headers, request_id_echoed            required headers; the client's X-Request-Id back
+    code_pairs_with_status                                 an error's code is one its status may carry
+
+The idempotency clauses by what the ledger knew of the key when the request arrived:
 
     any answer of storeStatusBelow or more   not_replayed: such answers are never stored, so never replayed
     first (below storeStatusBelow)           says_not_replayed
@@ -17,15 +22,19 @@ from typing import Any
 from callback_kit.contract import IdempotencyContract
 from callback_kit.contract.checks import (
     Violation,
+    carries_declared_headers,
+    code_pairs_with_status,
     in_flight_refused,
     is_replay_of,
     not_replayed,
     rejected_with,
     request_conforms,
+    request_id_echoed,
     response_conforms,
     says_not_replayed,
     status_declared,
 )
+from callback_kit.contract.checks.responses import REQUEST_ID
 from callback_kit.contract.exchange import Exchange
 from callback_kit.mock_server.proxy.ledger import Entry
 
@@ -36,6 +45,9 @@ def judge(exchange: Exchange, entry: Entry, spec: dict[str, Any], contract: Idem
         request_conforms(exchange, spec, contract),
         status_declared(exchange, spec, contract),
         response_conforms(exchange, spec, contract),
+        carries_declared_headers(exchange, spec, contract),
+        request_id_echoed(exchange, exchange.request_header(REQUEST_ID), spec, contract),
+        code_pairs_with_status(exchange, spec, contract),
         *_idempotency(exchange, entry, contract),
     ]
     return [violation for violation in found if violation is not None]
