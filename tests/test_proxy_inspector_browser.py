@@ -27,7 +27,8 @@ STATUS_CELLS = (
 def test_the_proxy_inspector_names_each_violation_in_the_report_and_marks_its_entry(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """A replayed refusal: the report section lists not_replayed, and the journal row says it has violations."""
+    """A replayed refusal (stored without its X-Request-Id): the report lists each check it breaks, and the
+    journal row says it has violations."""
     require_browser()
     with (
         proxied(stores_failed_responses(Path("."))) as both,
@@ -38,6 +39,6 @@ def test_the_proxy_inspector_names_each_violation_in_the_report_and_marks_its_en
         page.open(f"{both.proxy.base_url}/_mock/ui?token=kit-admin-token")
         checks = page.wait_for(VIOLATIONS)
         cells = page.wait_for(STATUS_CELLS)
-    assert checks == ["response_conforms", "not_replayed"]
-    assert "2 violations" in cells[0]
+    assert checks == ["response_conforms", "carries_declared_headers", "request_id_echoed", "not_replayed"]
+    assert "4 violations" in cells[0]
     assert "violation" not in cells[1]
