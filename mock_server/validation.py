@@ -3,7 +3,7 @@
 Connexion's own validators answer 500 to a non-UTF-8 body, guess JSON when the content type is missing,
 rebuild their JSON Schema validator for every request, and word errors for Connexion rather than for the
 caller. These subclasses keep Connexion's wiring and fix those four things. Every schema is compiled once
-(`contract.schemas`, jsonschema-rs first); `request_validation` builds these validators once per operation;
+(`contract.schemas`, jsonschema-rs first); `middleware.request_validation` builds these validators once per operation;
 the body, once parsed here, is left in the scope (`scope.parsed_body`) for the layers further in.
 """
 

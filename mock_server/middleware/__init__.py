@@ -17,7 +17,8 @@ layers after [Routing] acts on the callback operation only: `scope.CallbackLayer
     Anonymous                       (auth off) the default tenant as the caller
     Faults                          X-Mock-Fault or a rule: latency, a forced status, a lost answer
     Idempotency                     (matcher profile: here, replaying before validation)
-    [RequestValidation] → [ResponseValidation] → [Lifespan]
+    OnceValidation                  Connexion's request validation, its validators built once per operation
+    [ResponseValidation] → [Lifespan]
     Idempotency                     (published contract: here, after validation) claim, replay or 409
     CallbackEndpoint                the handler answers; the callback operation ends here
     [Context] → Connexion's handler layer (the admin API)
@@ -48,9 +49,9 @@ from callback_kit.mock_server.middleware.journal import JournalMiddleware
 from callback_kit.mock_server.middleware.media_type import MediaTypeMiddleware
 from callback_kit.mock_server.middleware.moment import MomentMiddleware
 from callback_kit.mock_server.middleware.request_id import RequestIdMiddleware
+from callback_kit.mock_server.middleware.request_validation import OnceValidationMiddleware
 from callback_kit.mock_server.middleware.served_spec import ServedSpecMiddleware
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, Profile
-from callback_kit.mock_server.request_validation import OnceValidationMiddleware
 from callback_kit.mock_server.types import Store
 
 ADMIN_BASE_PATH = "/_mock"  # where `app.create_app` mounts the admin API
