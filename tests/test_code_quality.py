@@ -1,4 +1,4 @@
-"""The project's own code passes its linters: ruff (lint and format) over everything, mypy (strict) over the packages."""
+"""The project's own code passes its linters: ruff (lint, format) over everything, mypy (strict) over the packages."""
 
 from __future__ import annotations
 
