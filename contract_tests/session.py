@@ -25,7 +25,7 @@ from callback_kit.contract_tests.render import report_lines
 from callback_kit.contract_tests.reports import write_reports, write_setup_error
 from callback_kit.contract_tests.results import CheckResult, Results, Verdict, configuration_error, verdict
 from callback_kit.contract_tests.runner import RunState, run_checks
-from callback_kit.reporting import Progress
+from callback_kit.reporting.progress import Progress
 
 GRACE = 2.5  # seconds a blocked request gets to end before the run stops waiting for it (SIGINT: under 5 s)
 PROG = "callback-kit contract"

@@ -21,7 +21,7 @@ from callback_kit.contract_tests.fuzz.generate import KINDS, FuzzSettings, MiB, 
 from callback_kit.contract_tests.fuzz.har import write_har
 from callback_kit.contract_tests.fuzz.shell import write_script
 from callback_kit.contract_tests.fuzz.spec import Operation
-from callback_kit.reporting import Progress
+from callback_kit.reporting.progress import Progress
 
 FORMATS = {"jsonl": "cases.jsonl", "sh": "cases.sh", "har": "cases.har"}
 FILES = tuple(FORMATS.values())

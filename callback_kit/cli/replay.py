@@ -18,7 +18,7 @@ from callback_kit.contract_tests.fuzz.cases import read_jsonl
 from callback_kit.contract_tests.fuzz.errors import FuzzError
 from callback_kit.contract_tests.fuzz.replay import ReplaySettings, replay
 from callback_kit.contract_tests.fuzz.report import summary, unexpected_listing, write_junit
-from callback_kit.reporting import Progress
+from callback_kit.reporting.progress import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
