@@ -35,10 +35,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
 from callback_kit.mock_server.callbacks import HISTORY_LIMIT
 from callback_kit.mock_server.errors import ClaimLost, MockError, NotFound, StoreUnavailable
+from callback_kit.mock_server.stores import StoreURLError
 from callback_kit.mock_server.stores import _redis_codec as codec
 from callback_kit.mock_server.stores import _redis_scripts as scripts
 from callback_kit.mock_server.stores._codec import (
@@ -68,8 +70,9 @@ log = logging.getLogger(__name__)
 class RedisStore:
     """A `Store` in Redis; nothing connects until the first call."""
 
-    def __init__(self, url: str, namespace: str = "callback-kit", journal_limit: int = 10_000) -> None:
+    def __init__(self, url: str, namespace: str = "callback-kit", journal_limit: int = 10_000, shown: str = "") -> None:
         self._prefix = f"{namespace}:"
+        self._shown = shown or url  # the URL as messages show it (password hidden)
         self._journal_limit = journal_limit
         # Short timeouts so that a down Redis answers 503 at once; one immediate retry so that a pooled
         # connection Redis dropped (a restart, an idle timeout) is replaced without failing the request.
@@ -261,8 +264,12 @@ class RedisStore:
                 await self._redis.hset(self._key("settings"), name, value)
 
     async def ping(self) -> None:
-        async with codec.unavailable_on_failure():
-            await self._redis.ping()
+        try:
+            async with codec.unavailable_on_failure():
+                await self._redis.ping()
+        except ResponseError as exc:
+            # Redis answered, and refused what the URL asks for (a database it does not have): waiting won't help.
+            raise StoreURLError(f'Store URL "{self._shown}": Redis refuses it ({exc})') from None
 
     async def close(self) -> None:
         await self._redis.aclose()
