@@ -23,6 +23,9 @@ DEFAULT_SEED = 42
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_TTL_PAUSE = 2.0
+# One rule for the seed and the answer timeout of every subcommand (contract, fuzz, replay).
+SEEDS = (0, 2**64 - 1)
+MAX_TIMEOUT = 3600
 ENV_PREFIX = "CALLBACK_KIT_"
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 _HEADER = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")
@@ -194,13 +197,13 @@ class Settings:
             raise ConfigurationError("--exception-reader needs --exception-factory (the exceptions it reads)")
         if given["other_tenant_token"] and given["other_tenant_token"] == given["token"]:
             raise ConfigurationError("--other-tenant-token must be the token of another tenant, not --token again")
-        for name, low, high in (("seed", 0, 2**64 - 1), ("max_examples", 1, 100_000), ("workers", 1, 64)):
+        for name, low, high in (("seed", *SEEDS), ("max_examples", 1, 100_000), ("workers", 1, 64)):
             if not low <= given[name] <= high:
                 raise ConfigurationError(
                     f"--{name.replace('_', '-')} must be between {low} and {high}, got {given[name]}"
                 )
-        if not 0 < given["timeout"] <= 3600:
-            raise ConfigurationError(f"--timeout must be between 0 and 3600 seconds, got {given['timeout']}")
+        if not 0 < given["timeout"] <= MAX_TIMEOUT:
+            raise ConfigurationError(f"--timeout must be between 0 and {MAX_TIMEOUT} seconds, got {given['timeout']}")
         if not 0 <= given["ttl_pause"] <= 3600:
             raise ConfigurationError(f"--ttl-pause must be between 0 and 3600 seconds, got {given['ttl_pause']}")
         spec = given["spec"] or default_spec_path()

@@ -39,8 +39,8 @@ class StartupError(Exception):
 
 def check_spec(settings: Settings) -> None:
     """Refuse a spec the mock cannot serve, naming its first problem."""
-    from callback_kit.contract.lint import SpecProblem
     from callback_kit.contract.lint import check_spec as problems_of
+    from callback_kit.contract.spec import SpecProblem
 
     try:
         problems = problems_of(settings.spec_path)

@@ -15,6 +15,7 @@ from callback_kit.cli.parser import METAVARS, metavar_words
 from tests.cli_support import KIT, environment, kit, one_line, refusal
 
 ROOT = Path(__file__).resolve().parent.parent
+CORPUS = str(ROOT / "fixtures" / "fuzz-corpus.jsonl")
 
 
 @pytest.mark.parametrize("command", list(SUBCOMMANDS))
@@ -122,6 +123,41 @@ def test_flag_variable_must_be_a_boolean_word(tmp_path: Path) -> None:
     """A flag's variable that is no yes/no word is refused naming the words."""
     line = refusal(kit("serve", cwd=tmp_path, env=environment(CALLBACK_KIT_QUIET="maybe")))
     assert line.startswith("callback-kit serve: error: CALLBACK_KIT_QUIET='maybe' must be one of 1, true, yes, on")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("fuzz", "--out", "cases"), ("contract", "--base-url", "http://127.0.0.1:9", "--token", "t")],
+    ids=lambda command: command[0],
+)
+def test_every_subcommand_refuses_a_negative_seed_alike(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A seed below 0 is refused by every subcommand that takes one, with the same range, exit 2."""
+    line = refusal(kit(*command, "--seed", "-1", cwd=tmp_path))
+    assert line.endswith(" must be between 0 and 18446744073709551615, got -1")
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "3601"])
+def test_replay_refuses_a_timeout_out_of_range_before_sending(tmp_path: Path, value: str) -> None:
+    """`replay --timeout -1` is a usage error naming the range (it was a ValueError traceback after reading)."""
+    command = ("replay", "cases.jsonl", "--base-url", "http://127.0.0.1:9", "--token", "t", "--timeout", value)
+    line = refusal(kit(*command, cwd=tmp_path))
+    assert (
+        line
+        == f"callback-kit replay: error: argument --timeout: must be more than 0 and at most 3600 seconds, got {value}"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("fuzz", "--out", "cases"), ("replay", CORPUS, "--base-url", "http://127.0.0.1:9", "--token", "t")],
+)
+def test_fuzz_and_replay_refuse_a_spec_that_is_no_openapi_document_as_lint_does(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """`--spec README.md` is the one line `lint README.md` shows, exit 2 (fuzz showed a PyYAML traceback)."""
+    readme = str(ROOT / "README.md")
+    expected = one_line(kit("lint", readme, cwd=tmp_path)).removeprefix("callback-kit lint: ")
+    assert refusal(kit(*command, "--spec", readme, cwd=tmp_path)) == f"callback-kit {command[0]}: {expected}"
 
 
 def test_report_of_an_unreachable_mock_is_one_line(tmp_path: Path) -> None:

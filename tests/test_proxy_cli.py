@@ -16,7 +16,6 @@ from tests.broken_servers import mock, serving
 from tests.cli_support import KIT, Served, environment, kit, one_line
 from tests.proxy_support import OPEN_ID, RESOLVE, TOKEN
 
-
 # `callback-kit` as the base install runs it: every package of the `[contract]` extra unimportable.
 BASE_INSTALL = (
     sys.executable,

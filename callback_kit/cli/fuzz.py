@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from callback_kit.cli.parser import number_in
+from callback_kit.contract_tests.config import SEEDS
 from callback_kit.contract_tests.fuzz.cases import Case, write_jsonl
 from callback_kit.contract_tests.fuzz.errors import FuzzError
 from callback_kit.contract_tests.fuzz.generate import KINDS, FuzzSettings, MiB, iter_cases
@@ -30,7 +32,13 @@ DEFAULT_FORMATS = ",".join(FORMATS)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=300, metavar="N", help="how many cases to write")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="the seed; the same seed gives the same files")
+    parser.add_argument(
+        "--seed",
+        type=number_in(int, *SEEDS),
+        default=0,
+        metavar="N",
+        help="the seed; the same seed gives the same files",
+    )
     parser.add_argument("--kind", choices=KINDS, default="all", help="positive, negative or all (2 in 5 positive)")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="folder to write the files into")
     parser.add_argument(

@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from callback_kit.cli.parser import number_in
+from callback_kit.contract_tests.config import MAX_TIMEOUT
 from callback_kit.contract_tests.fuzz.cases import read_jsonl
 from callback_kit.contract_tests.fuzz.errors import FuzzError
 from callback_kit.contract_tests.fuzz.replay import ReplaySettings, replay
@@ -27,7 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", required=True, metavar="TOKEN", help="a bearer token that may process callbacks")
     parser.add_argument("--junit", type=Path, default=None, metavar="PATH", help="also write a JUnit XML report here")
     parser.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="seconds to wait for each answer"
+        "--timeout",
+        type=number_in(float, 0, MAX_TIMEOUT, above_low=True, unit=" seconds"),
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds to wait for each answer",
     )
     parser.add_argument(
         "--check-headers",
