@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from callback_kit.contract import default_spec_path
+from callback_kit.contract.spec import SpecProblem, read_spec
 from callback_kit.contract_tests.divergences.catalogue import parse_accepted
 from callback_kit.contract_tests.failures import ConfigurationError
 
@@ -209,6 +210,10 @@ class Settings:
         spec = given["spec"] or default_spec_path()
         if not Path(spec).is_file():
             raise ConfigurationError(f"--spec {spec}: no such file (give an OpenAPI document, e.g. openapi.yaml)")
+        try:
+            read_spec(Path(spec))
+        except SpecProblem as exc:  # the line `callback-kit lint` shows for it
+            raise ConfigurationError(str(exc)) from None
         return cls(
             **{name: given[name] for name in ("token", "other_tenant_token", "admin_token", "seed", "max_examples")},
             base_url=base_url,

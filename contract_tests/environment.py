@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from callback_kit.contract import ContractError, IdempotencyContract, idempotency_contract, load_spec
+from callback_kit.contract import ContractError, IdempotencyContract, idempotency_contract
+from callback_kit.contract.spec import SpecProblem, read_spec
 from callback_kit.contract_tests.client import CallbackClient, Recorder
 from callback_kit.contract_tests.config import Settings
 from callback_kit.contract_tests.factory import CommandFactory, ExceptionFactory, MockFactory
@@ -49,9 +50,9 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
     """Build the environment; nothing is sent yet."""
     check_report_paths(settings)
     try:
-        spec = load_spec(settings.spec_path)
+        spec = read_spec(settings.spec_path)
         contract = idempotency_contract(spec)
-    except (OSError, ContractError) as exc:
+    except (SpecProblem, ContractError) as exc:
         raise ConfigurationError(f"the spec {settings.spec_path} is not usable: {exc}") from None
     stop = stop or threading.Event()
     recorder = Recorder()

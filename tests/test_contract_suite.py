@@ -247,6 +247,35 @@ def test_an_unwritable_report_path_is_refused_before_any_request(option: str, tm
     assert after == before
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("openapi: [\n", "is not an OpenAPI document: not YAML or JSON (expected the node content"),
+        (
+            "# Title\nThe kit: a mock: its suite\n",
+            "is not an OpenAPI document: not YAML or JSON (mapping values are not allowed",
+        ),
+        ("title: no spec\n", "is not an OpenAPI document (no `openapi` field), e.g. openapi: 3.0.3 at the top"),
+    ],
+)
+def test_a_spec_that_is_no_openapi_document_is_refused_before_any_request(
+    content: str, problem: str, tmp_path: Path
+) -> None:
+    """`--spec README.md` is `lint`'s one line as a configuration error, exit 2; the server never hears from the run."""
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(content, encoding="utf-8")
+    counting = odd_servers.Counting(broken_servers.mock())
+    with serving(counting) as url:
+        before = counting.requests
+        command = [sys.executable, "-m", "callback_kit", "contract", "--base-url", url, "--token", TOKEN]
+        run = run_command([*command, "--spec", str(spec)], tmp_path / "none.xml")
+        after = counting.requests
+    assert run.code == 2, run.output
+    (line,) = run.output.strip().splitlines()
+    assert line.startswith(f"callback-kit contract: configuration error: {spec} {problem}")
+    assert after == before
+
+
 def test_without_factory_the_run_is_partial(mock_url: str, tmp_path: Path) -> None:
     """Without an exception factory the run judges what it can, lists what it could not make, and exits 0."""
     environ = {"CALLBACK_KIT_BASE_URL": mock_url, "CALLBACK_KIT_TOKEN": TOKEN, "CALLBACK_KIT_MAX_EXAMPLES": "5"}
