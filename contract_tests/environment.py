@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +20,7 @@ from callback_kit.contract_tests.config import Settings
 from callback_kit.contract_tests.factory import CommandFactory, ExceptionFactory, MockFactory
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.reader import CommandReader, ExceptionReader, MockReader
+from callback_kit.reporting.paths import UnwritablePath, writable_file
 
 
 @dataclass(frozen=True)
@@ -74,19 +74,9 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
 
 def check_report_paths(settings: Settings) -> None:
     """Each report path can be written (its folder is made): checked before any request, not after the run."""
-    for option, path in (("--junit", settings.junit), ("--har", settings.har)):
-        if path is not None:
-            writable(option, path)
-
-
-def writable(option: str, path: Path) -> None:
-    """Make `path`'s folder and open the file for writing, or say in one line why that cannot be done."""
     try:
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a folder")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigurationError(f"{option} {path}: cannot write the report there ({reason})") from None
+        for option, path in (("--junit", settings.junit), ("--har", settings.har)):
+            if path is not None:
+                writable_file(option, path)
+    except UnwritablePath as exc:
+        raise ConfigurationError(str(exc)) from None

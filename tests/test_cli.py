@@ -12,6 +12,8 @@ import pytest
 
 from callback_kit.cli import SUBCOMMANDS, build_parsers
 from callback_kit.cli.parser import METAVARS, metavar_words
+from tests import broken_servers, odd_servers
+from tests.broken_servers import TOKEN, serving
 from tests.cli_support import KIT, environment, kit, one_line, refusal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,6 +160,33 @@ def test_fuzz_and_replay_refuse_a_spec_that_is_no_openapi_document_as_lint_does(
     readme = str(ROOT / "README.md")
     expected = one_line(kit("lint", readme, cwd=tmp_path)).removeprefix("callback-kit lint: ")
     assert refusal(kit(*command, "--spec", readme, cwd=tmp_path)) == f"callback-kit {command[0]}: {expected}"
+
+
+def test_replay_refuses_an_unwritable_report_before_sending_a_case(tmp_path: Path) -> None:
+    """`replay --junit FILE/r.xml` is one line and exit 2, and the server never hears from it (it sent every case)."""
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("", encoding="utf-8")
+    counting = odd_servers.Counting(broken_servers.mock())
+    with serving(counting) as url:
+        before = counting.requests
+        command = ("replay", CORPUS, "--base-url", url, "--token", TOKEN, "--junit", str(in_the_way / "r.xml"))
+        result = kit(*command, cwd=tmp_path)
+        after = counting.requests
+    assert one_line(result) == (
+        f"callback-kit replay: --junit {in_the_way}/r.xml: cannot write the report there "
+        f"({in_the_way} is a file, not a folder)"
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize("below", ["", "cases"])
+def test_fuzz_refuses_an_out_folder_it_cannot_make_in_one_line(tmp_path: Path, below: str) -> None:
+    """`fuzz --out FILE` (or a folder under a file) names the file in the way, not `[Errno 17] File exists`."""
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("", encoding="utf-8")
+    out = in_the_way / below if below else in_the_way
+    line = one_line(kit("fuzz", "--count", "3", "--out", str(out), cwd=tmp_path))
+    assert line == f"callback-kit fuzz: --out {out}: cannot write files there ({in_the_way} is a file, not a folder)"
 
 
 def test_report_of_an_unreachable_mock_is_one_line(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from callback_kit.contract_tests.fuzz.generate import KINDS, FuzzSettings, MiB, 
 from callback_kit.contract_tests.fuzz.har import write_har
 from callback_kit.contract_tests.fuzz.shell import write_script
 from callback_kit.contract_tests.fuzz.spec import Operation
+from callback_kit.reporting.paths import UnwritablePath, writable_folder
 from callback_kit.reporting.progress import Progress
 
 FORMATS = {"jsonl": "cases.jsonl", "sh": "cases.sh", "har": "cases.har"}
@@ -80,13 +81,14 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     try:
+        writable_folder("--out", args.out)
         cases = []
         with Progress("fuzz", settings.count, verb="cases", counts=False) as progress:
             for case in iter_cases(settings):
                 cases.append(case)
                 progress.advance()
         write_files(cases, settings, args.out, formats)
-    except (FuzzError, OSError) as exc:
+    except (FuzzError, UnwritablePath, OSError) as exc:
         print(f"callback-kit fuzz: {exc}", file=sys.stderr)
         return 2
     positives = sum(case.kind == "positive" for case in cases)

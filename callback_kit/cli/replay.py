@@ -20,6 +20,7 @@ from callback_kit.contract_tests.fuzz.cases import read_jsonl
 from callback_kit.contract_tests.fuzz.errors import FuzzError
 from callback_kit.contract_tests.fuzz.replay import ReplaySettings, replay
 from callback_kit.contract_tests.fuzz.report import summary, unexpected_listing, write_junit
+from callback_kit.reporting.paths import UnwritablePath, writable_file
 from callback_kit.reporting.progress import Progress
 
 
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         spec_path=args.spec,
     )
     try:
+        if args.junit is not None:
+            writable_file("--junit", args.junit)  # before any case is sent, as `contract` checks its reports
         cases = read_jsonl(args.cases)
         if not cases:
             raise FuzzError(f"{args.cases} holds no cases")
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             verdicts = replay(cases, settings, lambda _done, _total, odd: progress.advance(note=f", {odd} unexpected"))
         if args.junit is not None:
             write_junit(verdicts, args.junit)
-    except (FuzzError, OSError) as exc:
+    except (FuzzError, UnwritablePath, OSError) as exc:
         print(f"callback-kit replay: {exc}", file=sys.stderr)
         return 2
     print(summary(verdicts))
