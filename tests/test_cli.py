@@ -9,6 +9,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from starlette.responses import HTMLResponse
+from starlette.types import Receive, Scope, Send
 
 from callback_kit.cli import SUBCOMMANDS, build_parsers
 from callback_kit.cli.parser import METAVARS, metavar_words
@@ -195,6 +197,29 @@ def test_report_of_an_unreachable_mock_is_one_line(tmp_path: Path) -> None:
 
     line = one_line(kit("report", "--base-url", f"http://127.0.0.1:{free_port()}", cwd=tmp_path))
     assert line.startswith("callback-kit report: cannot reach http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [(404, "answered 404, no report there (is it callback-kit's mock or proxy?): "), (200, "did not answer JSON: ")],
+)
+def test_report_of_a_server_that_is_not_the_mock_is_one_short_line(tmp_path: Path, status: int, said: str) -> None:
+    """Another server's HTML page is squashed to one line of at most 200 characters (it was printed whole)."""
+    page = (
+        "<!DOCTYPE html>\n<html>\n<head><title>Error</title></head>\n<body>\n"
+        + "<p>no such page</p>\n" * 40
+        + "</body>\n</html>\n"
+    )
+
+    async def foreign(scope: Scope, receive: Receive, send: Send) -> None:
+        await HTMLResponse(page, status_code=status)(scope, receive, send)
+
+    with serving(foreign) as url:
+        line = one_line(kit("report", "--base-url", url, cwd=tmp_path))
+    shown = line.split(said, 1)[1]
+    assert line.startswith(f"callback-kit report: {url}/_mock/report {said}<!DOCTYPE html> <html> <head><title>Error")
+    assert len(shown) == 200
+    assert shown.endswith("…")
 
 
 def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
