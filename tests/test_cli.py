@@ -140,7 +140,7 @@ def test_every_subcommand_refuses_a_negative_seed_alike(tmp_path: Path, command:
     assert line.endswith(" must be between 0 and 18446744073709551615, got -1")
 
 
-@pytest.mark.parametrize("value", ["-1", "0", "3601"])
+@pytest.mark.parametrize("value", ["-1", "0", "3601", "nan"])
 def test_replay_refuses_a_timeout_out_of_range_before_sending(tmp_path: Path, value: str) -> None:
     """`replay --timeout -1` is a usage error naming the range (it was a ValueError traceback after reading)."""
     command = ("replay", "cases.jsonl", "--base-url", "http://127.0.0.1:9", "--token", "t", "--timeout", value)

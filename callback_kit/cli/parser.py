@@ -128,7 +128,7 @@ def number_in(
             raise argparse.ArgumentTypeError(
                 f"must be a {'whole ' if kind is int else ''}number, got {text!r}"
             ) from None
-        if value > high or (value <= low if above_low else value < low):
+        if not ((low < value if above_low else low <= value) and value <= high):  # NaN is in no range
             bounds = f"more than {low} and at most {high}" if above_low else f"between {low} and {high}"
             raise argparse.ArgumentTypeError(f"must be {bounds}{unit}, got {text}")
         return value
