@@ -76,6 +76,8 @@ async def _wait_for_store(url: str, seconds: float, say: Callable[[str], None], 
             try:
                 await store.ping()
                 return
+            except StoreURLError as exc:  # the store answered, and refuses the URL
+                raise StoreURLError(f'Store URL "{describe(url)}": {exc}') from None
             except StoreUnavailable as exc:
                 reason = str(exc.__cause__ or exc.message)
                 if clock() >= deadline:

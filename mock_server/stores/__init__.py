@@ -43,9 +43,7 @@ def open_store(url: str) -> Store:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         namespace = _redis_namespace(url, query.pop("namespace", "callback-kit"))
         try:
-            return RedisStore(
-                urlunsplit(parts._replace(query=urlencode(query))), namespace=namespace, shown=describe(url)
-            )
+            return RedisStore(urlunsplit(parts._replace(query=urlencode(query))), namespace=namespace)
         except ValueError as exc:  # redis-py refuses a malformed URL (a port that is not a number, ...)
             raise StoreURLError(f'Store URL "{describe(url)}" is not a valid Redis URL ({exc}), {_EXAMPLE}') from None
     raise StoreURLError(f'Store URL "{url}" must start with memory://, sqlite:/// or redis://, {_EXAMPLE}')

@@ -70,9 +70,8 @@ log = logging.getLogger(__name__)
 class RedisStore:
     """A `Store` in Redis; nothing connects until the first call."""
 
-    def __init__(self, url: str, namespace: str = "callback-kit", journal_limit: int = 10_000, shown: str = "") -> None:
+    def __init__(self, url: str, namespace: str = "callback-kit", journal_limit: int = 10_000) -> None:
         self._prefix = f"{namespace}:"
-        self._shown = shown or url  # the URL as messages show it (password hidden)
         self._journal_limit = journal_limit
         # Short timeouts so that a down Redis answers 503 at once; one immediate retry so that a pooled
         # connection Redis dropped (a restart, an idle timeout) is replaced without failing the request.
@@ -267,9 +266,8 @@ class RedisStore:
         try:
             async with codec.unavailable_on_failure():
                 await self._redis.ping()
-        except ResponseError as exc:
-            # Redis answered, and refused what the URL asks for (a database it does not have): waiting won't help.
-            raise StoreURLError(f'Store URL "{self._shown}": Redis refuses it ({exc})') from None
+        except ResponseError as exc:  # Redis refuses what the URL asks (a database it lacks): no use waiting
+            raise StoreURLError(f"Redis refuses it ({exc})") from None
 
     async def close(self) -> None:
         await self._redis.aclose()
