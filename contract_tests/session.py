@@ -108,8 +108,13 @@ class Session:
         interrupted = self.caught[0] if self.caught else None
         if interrupted is not None:
             self._close_interrupted(interrupted)
+        settings = self.settings
         result = verdict(
-            self.results, seed=self.settings.seed, require_all=self.settings.require_all, interrupted=interrupted
+            self.results,
+            seed=settings.seed,
+            require_all=settings.require_all,
+            interrupted=interrupted,
+            seed_option=settings.flag("--seed"),
         )
         secrets = self.settings.secrets
         for line in report_lines(self.results, self.settings.accept_divergences, secrets):
