@@ -61,12 +61,12 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
     other = client.as_token(settings.other_tenant_token) if settings.other_tenant_token else None
     factory: ExceptionFactory | None = None
     if settings.factory_kind == "mock":
-        factory = MockFactory(client, settings.admin_token or "")
+        factory = MockFactory(client, settings.admin_token or "", settings.flag("--admin-token"))
     elif settings.factory_kind == "command":
         factory = CommandFactory(settings.exception_factory or "", settings.base_url, stop)
     reader: ExceptionReader | None = None
     if settings.reader_kind == "mock":
-        reader = MockReader(client, settings.admin_token or "")
+        reader = MockReader(client, settings.admin_token or "", settings.flag("--admin-token"))
     elif settings.reader_kind == "command":
         reader = CommandReader(settings.exception_reader or "", settings.base_url, stop)
     return Environment(settings, spec, contract, recorder, client, other, factory, reader, stop)
@@ -75,7 +75,7 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
 def check_report_paths(settings: Settings) -> None:
     """Each report path can be written (its folder is made): checked before any request, not after the run."""
     try:
-        for option, path in (("--junit", settings.junit), ("--har", settings.har)):
+        for option, path in ((settings.flag("--junit"), settings.junit), (settings.flag("--har"), settings.har)):
             if path is not None:
                 writable_file(option, path)
     except UnwritablePath as exc:

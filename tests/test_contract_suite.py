@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -105,6 +106,10 @@ def test_the_mock_keeps_the_contract(mock_url: str, tmp_path: Path) -> None:
     entries = json.loads(har.read_text())["log"]["entries"]
     assert len(entries) > 300
     assert TOKEN not in har.read_text()
+    shown = re.search(r"keeps the contract \((\d+) check\(s\)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert shown is not None
+    assert f"({shown.group(1)} check(s))" in run.last_line, "the README's sample run counts other checks"
+    assert len(run.verdicts) == int(shown.group(1))
 
 
 FLAW_CHECKS = {
