@@ -104,6 +104,8 @@ class Driver:
         if path == "first":
             exception = f"{ID_PREFIX}{(self.count * 7) % self.exceptions:012d}"
             return exception, BODY, f"inproc:{uuid.uuid4().hex}".encode()
+        if path == "hot":  # first processing, every request to one exception (its history full after 100)
+            return f"{ID_PREFIX}{0:012d}", BODY, f"inproc:{uuid.uuid4().hex}".encode()
         if path == "replay":
             return f"{ID_PREFIX}{0:012d}", BODY, b"inproc-replay"
         return f"{ID_PREFIX}{0:012d}", INVALID, None

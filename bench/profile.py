@@ -1,7 +1,7 @@
 """Where a request's time goes: `python -m bench.profile {ablate,breakdown}` (numbers for bench/PROFILE.md).
 
-    ablate     the cost per request of the app in-process (`bench.inproc`) for each variant of `bench.variants`
-               (components removed, optimisations prototyped), each variant in its own process:
+    ablate     the cost per request of the app in-process (`bench.inproc`) of the app as built
+               (variant `full`; the prototypes once measured here are gone, their numbers kept in PROFILE.md):
                  --meter instructions  CPU instructions counted by valgrind's callgrind (slow, ~1 min a
                                        variant, but the same count whatever else runs on the machine)
                  --meter cpu           CPU µs from time.process_time() (fast, but it moves with the load of
@@ -83,6 +83,9 @@ COMPONENTS: list[tuple[str, str]] = [
 ]
 
 
+# What `ablate` measures: the app as built (ablations and prototypes were monkeypatches, now retired).
+VARIANTS = {"full": "the app as mock_server.asgi builds it"}
+
 TRANSPARENT = re.compile(
     r"^(fingerprint|principal_of|claim_of|fault_of|request_id|exception_id|buffer_body|iso|sanitise) \(mock_server/"
 )
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser("breakdown", help="py-spy samples folded into components"),
     ):
         sub.add_argument("--store", default="memory", choices=["memory", "sqlite", "redis"])
-        sub.add_argument("--path", default="first", choices=["first", "replay", "reject"])
+        sub.add_argument("--path", default="first", choices=["first", "hot", "replay", "reject"])
         sub.add_argument("--n", type=int, default=1500, help="requests per timed round")
         sub.add_argument("--warmup", type=int, default=500)
         sub.add_argument(
@@ -128,13 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.choices["breakdown"].add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "variant":
-        from bench.variants import Obsolete
-
         measure = _variant_counted if args.meter == "instructions" else _variant
-        try:
+        if args.name not in VARIANTS:
+            result = {"obsolete": f"{args.name}: no such variant (the prototypes are measured in PROFILE.md)"}
+        else:
             result = measure(args.name, args.store, args.path, args.n, args.warmup, args.journal)
-        except Obsolete as exc:
-            result = {"obsolete": str(exc)}
         print(json.dumps(result))
         return 0
     with _frozen_code() as (args.code, args.env):
@@ -163,11 +164,10 @@ def _store(kind: str) -> Any:
 
 def _variant(name: str, store: str, path: str, n: int, warmup: int, journal: int) -> dict[str, Any]:
     import callback_kit.mock_server.quiet  # noqa: F401  (first, as in callback_kit.mock_server.asgi)
-    from bench import variants
     from bench.inproc import Driver, build, cpu_per_request
     from callback_kit.mock_server.profiles import DEFAULT_TENANT
 
-    options = variants.apply(name)
+    options: dict[str, Any] = {}
     gc_seconds = [0.0]
     started: list[float] = []
 
@@ -195,11 +195,10 @@ def _variant(name: str, store: str, path: str, n: int, warmup: int, journal: int
 def _variant_counted(name: str, store: str, path: str, n: int, warmup: int, journal: int) -> dict[str, Any]:
     """Run under callgrind started with `--instr-atstart=no`: count instructions of the `n` requests only."""
     import callback_kit.mock_server.quiet  # noqa: F401  (first, as in callback_kit.mock_server.asgi)
-    from bench import variants
     from bench.inproc import Driver, _loop_run, build
     from callback_kit.mock_server.profiles import DEFAULT_TENANT
 
-    options = variants.apply(name)
+    options: dict[str, Any] = {}
 
     def instrument(on: bool) -> None:
         subprocess.run(
@@ -228,8 +227,6 @@ def _variant_counted(name: str, store: str, path: str, n: int, warmup: int, jour
 
 def _ablate_instructions(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
-
-    from bench.variants import VARIANTS
 
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind not found: apt-get install -y valgrind (or use --meter cpu)", file=sys.stderr)
@@ -327,8 +324,6 @@ def _ablate_instructions(args: argparse.Namespace) -> int:
 
 
 def _ablate(args: argparse.Namespace) -> int:
-    from bench.variants import VARIANTS
-
     names = [n.strip() for n in args.only.split(",")] if args.only else list(VARIANTS)
     samples: dict[str, list[float]] = {name: [] for name in names}
     details: dict[str, Any] = {}

@@ -130,10 +130,13 @@ def write_fixtures(folder: Path, exceptions: int, tenant: str = ACME) -> Path:
     return folder
 
 
-def start_mock(store: str, workers: int, fixtures: Path, logs: Path, code: Path | None = None) -> Server:
+def start_mock(
+    store: str, workers: int, fixtures: Path, logs: Path, code: Path | None = None, *, quiet: bool = False
+) -> Server:
     """`callback-kit serve` (as `python -m callback_kit.mock_server`) on a free port, answering its admin API.
 
-    With `code`, the mock is imported from that snapshot (`snapshot_code`) instead of the working tree.
+    With `code`, the mock is imported from that snapshot (`snapshot_code`) instead of the working tree; with
+    `quiet`, without its request log (which otherwise goes, one line per request, to the server's log file).
     """
     port = free_port()
     command = [
@@ -150,6 +153,7 @@ def start_mock(store: str, workers: int, fixtures: Path, logs: Path, code: Path 
         str(fixtures),
         "--log-level",
         "warning",
+        *(["--quiet"] if quiet else []),
     ]
     server = _spawn(f"mock-{port}", command, port, logs, code)
     _wait(server, lambda: httpx.get(f"{server.url}/_mock/clock", headers=ADMIN, timeout=2).status_code == 200)

@@ -15,14 +15,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from callback_kit.contract import default_spec_path
+from callback_kit.contract.spec import SpecProblem, read_spec
 from callback_kit.contract_tests.divergences.catalogue import parse_accepted
 from callback_kit.contract_tests.failures import ConfigurationError
 
 FactoryKind = Literal["mock", "command"]
+Surface = Literal["cli", "plugin"]  # `callback-kit contract`, or the pytest plugin
+PLUGIN_PREFIX = "--callback-kit-"
 DEFAULT_SEED = 42
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_TTL_PAUSE = 2.0
+# One rule for the seed and the answer timeout of every subcommand (contract, fuzz, replay).
+SEEDS = (0, 2**64 - 1)
+MAX_TIMEOUT = 3600
 ENV_PREFIX = "CALLBACK_KIT_"
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 _HEADER = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")
@@ -118,6 +124,12 @@ OPTIONS = (
 )
 
 
+def flag(name: str, surface: Surface = "cli") -> str:
+    """How `surface` spells the option `name` (the command line's spelling, `--token`): every message naming an
+    option asks this, so that the pytest plugin's say `--callback-kit-token`."""
+    return name if surface == "cli" else PLUGIN_PREFIX + name.removeprefix("--")
+
+
 def environment_default(option: Option, environ: Mapping[str, str] | None = None) -> Any:
     """The option's default: its `CALLBACK_KIT_<DEST>` variable when set (kept as text), else the built-in one."""
     raw = (os.environ if environ is None else environ).get(option.env)
@@ -147,6 +159,11 @@ class Settings:
     ttl_pause: float = DEFAULT_TTL_PAUSE
     junit: Path | None = None
     har: Path | None = None
+    surface: Surface = "cli"
+
+    def flag(self, name: str) -> str:
+        """The option `name` (`--token`) as this run's entry point spells it."""
+        return flag(name, self.surface)
 
     @property
     def factory_kind(self) -> FactoryKind | None:
@@ -175,37 +192,56 @@ class Settings:
         return {value: name for value, name in named.items() if value and name}
 
     @classmethod
-    def from_options(cls, values: Mapping[str, Any]) -> Settings:
-        """Settings from option values keyed by `Option.dest` (text from the environment is converted here)."""
-        given = {option.dest: _convert(option, values.get(option.dest)) for option in OPTIONS}
-        missing = [f"{o.flag} (or {o.env})" for o in OPTIONS if o.required and not given[o.dest]]
+    def from_options(cls, values: Mapping[str, Any], surface: Surface = "cli") -> Settings:
+        """Settings from option values keyed by `Option.dest` (text from the environment is converted here); the
+        messages spell the options as `surface` does."""
+
+        def named(name: str) -> str:
+            return flag(name, surface)
+
+        given = {option.dest: _convert(option, values.get(option.dest), named) for option in OPTIONS}
+        missing = [f"{named(o.flag)} (or {o.env})" for o in OPTIONS if o.required and not given[o.dest]]
         if missing:
             raise ConfigurationError(f"give {' and '.join(missing)}")
         base_url = str(given["base_url"]).strip().rstrip("/")
         if not _URL.fullmatch(base_url):
             raise ConfigurationError(
-                f'--base-url "{base_url}" must be an http(s) URL such as https://matcher.staging.example'
+                f'{named("--base-url")} "{base_url}" must be an http(s) URL such as https://matcher.staging.example'
             )
         for option in ("exception_factory", "exception_reader"):
             if given[option] == "mock" and not given["admin_token"]:
-                flag = option.replace("_", "-")
-                raise ConfigurationError(f"--{flag} mock needs --admin-token (the mock's admin token)")
+                given_flag = named("--" + option.replace("_", "-"))
+                raise ConfigurationError(f"{given_flag} mock needs {named('--admin-token')} (the mock's admin token)")
         if given["exception_reader"] and not given["exception_factory"]:
-            raise ConfigurationError("--exception-reader needs --exception-factory (the exceptions it reads)")
+            raise ConfigurationError(
+                f"{named('--exception-reader')} needs {named('--exception-factory')} (the exceptions it reads)"
+            )
         if given["other_tenant_token"] and given["other_tenant_token"] == given["token"]:
-            raise ConfigurationError("--other-tenant-token must be the token of another tenant, not --token again")
-        for name, low, high in (("seed", 0, 2**64 - 1), ("max_examples", 1, 100_000), ("workers", 1, 64)):
+            raise ConfigurationError(
+                f"{named('--other-tenant-token')} must be the token of another tenant, not {named('--token')} again"
+            )
+        for name, low, high in (("seed", *SEEDS), ("max_examples", 1, 100_000), ("workers", 1, 64)):
             if not low <= given[name] <= high:
                 raise ConfigurationError(
-                    f"--{name.replace('_', '-')} must be between {low} and {high}, got {given[name]}"
+                    f"{named('--' + name.replace('_', '-'))} must be between {low} and {high}, got {given[name]}"
                 )
-        if not 0 < given["timeout"] <= 3600:
-            raise ConfigurationError(f"--timeout must be between 0 and 3600 seconds, got {given['timeout']}")
+        if not 0 < given["timeout"] <= MAX_TIMEOUT:
+            raise ConfigurationError(
+                f"{named('--timeout')} must be between 0 and {MAX_TIMEOUT} seconds, got {given['timeout']}"
+            )
         if not 0 <= given["ttl_pause"] <= 3600:
-            raise ConfigurationError(f"--ttl-pause must be between 0 and 3600 seconds, got {given['ttl_pause']}")
+            raise ConfigurationError(
+                f"{named('--ttl-pause')} must be between 0 and 3600 seconds, got {given['ttl_pause']}"
+            )
         spec = given["spec"] or default_spec_path()
         if not Path(spec).is_file():
-            raise ConfigurationError(f"--spec {spec}: no such file (give an OpenAPI document, e.g. openapi.yaml)")
+            raise ConfigurationError(
+                f"{named('--spec')} {spec}: no such file (give an OpenAPI document, e.g. openapi.yaml)"
+            )
+        try:
+            read_spec(Path(spec))
+        except SpecProblem as exc:  # the line `callback-kit lint` shows for it
+            raise ConfigurationError(str(exc)) from None
         return cls(
             **{name: given[name] for name in ("token", "other_tenant_token", "admin_token", "seed", "max_examples")},
             base_url=base_url,
@@ -214,18 +250,19 @@ class Settings:
             spec_path=Path(spec),
             include_checks=_names(given["include_checks"]),
             exclude_checks=_names(given["exclude_checks"]),
-            headers=_headers(given["header"]),
-            accept_divergences=parse_accepted(given["accept_divergences"] or ""),
+            headers=_headers(given["header"], named),
+            accept_divergences=parse_accepted(given["accept_divergences"] or "", named("--accept-divergences")),
             require_all=given["require_all"] in (True, "1", "true", "yes", "on"),
             workers=given["workers"],
             timeout=given["timeout"],
             ttl_pause=given["ttl_pause"],
             junit=given["junit"],
             har=given["har"],
+            surface=surface,
         )
 
 
-def _convert(option: Option, value: Any) -> Any:
+def _convert(option: Option, value: Any, named: Callable[[str], str]) -> Any:
     if value is None or value == "" or value == []:
         return option.default
     if isinstance(value, str) and option.type is not str:
@@ -233,7 +270,7 @@ def _convert(option: Option, value: Any) -> Any:
             return option.type(value)
         except ValueError:
             raise ConfigurationError(
-                f"{option.flag} (or {option.env}) must be {option.metavar or 'a value'} of type "
+                f"{named(option.flag)} (or {option.env}) must be {option.metavar or 'a value'} of type "
                 f"{option.type.__name__}, got {value!r}"
             ) from None
     return value
@@ -243,15 +280,19 @@ def _names(raw: str | None) -> tuple[str, ...]:
     return tuple(name.strip() for name in (raw or "").split(",") if name.strip())
 
 
-def _headers(raw: str | list[str] | None) -> tuple[tuple[str, str], ...]:
+def _headers(raw: str | list[str] | None, named: Callable[[str], str]) -> tuple[tuple[str, str], ...]:
     """'Name: value' items (a list from the command line, lines from the environment) as (name, value)."""
     lines = raw.splitlines() if isinstance(raw, str) else list(raw or [])
     headers = []
     for line in filter(str.strip, lines):
         match = _HEADER.fullmatch(line.strip())
         if match is None:
-            raise ConfigurationError(f"--header {line!r} must be 'Name: value', e.g. 'X-Gateway-Key: abc123'")
+            raise ConfigurationError(
+                f"{named('--header')} {line!r} must be 'Name: value', e.g. 'X-Gateway-Key: abc123'"
+            )
         if match.group(1).lower() in _RESERVED:
-            raise ConfigurationError(f"--header cannot set {match.group(1)}: the suite sets it (use --token)")
+            raise ConfigurationError(
+                f"{named('--header')} cannot set {match.group(1)}: the suite sets it (use {named('--token')})"
+            )
         headers.append((match.group(1), match.group(2)))
     return tuple(headers)

@@ -226,7 +226,7 @@ class _Tally:
             return CheckResult(GROUP, OWN, "passed", total, seconds=seconds)
         violation = Violation(
             check=OWN,
-            title="Every request sent with --token got 401/403",
+            title=f"Every request sent with {self.environment.settings.flag('--token')} got 401/403",
             expected="a token that may process callbacks is accepted",
             received=f"{dict(self.authenticated)} (status: count)",
         )

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from callback_kit.contract import ContractError, IdempotencyContract, idempotency_contract, load_spec
+from callback_kit.contract import ContractError, IdempotencyContract, idempotency_contract
+from callback_kit.contract.spec import SpecProblem, read_spec
 from callback_kit.contract_tests.client import CallbackClient, Recorder
 from callback_kit.contract_tests.config import Settings
 from callback_kit.contract_tests.factory import CommandFactory, ExceptionFactory, MockFactory
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.reader import CommandReader, ExceptionReader, MockReader
+from callback_kit.reporting.paths import UnwritablePath, writable_file
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
     """Build the environment; nothing is sent yet."""
     check_report_paths(settings)
     try:
-        spec = load_spec(settings.spec_path)
+        spec = read_spec(settings.spec_path)
         contract = idempotency_contract(spec)
-    except (OSError, ContractError) as exc:
+    except (SpecProblem, ContractError) as exc:
         raise ConfigurationError(f"the spec {settings.spec_path} is not usable: {exc}") from None
     stop = stop or threading.Event()
     recorder = Recorder()
@@ -60,12 +61,12 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
     other = client.as_token(settings.other_tenant_token) if settings.other_tenant_token else None
     factory: ExceptionFactory | None = None
     if settings.factory_kind == "mock":
-        factory = MockFactory(client, settings.admin_token or "")
+        factory = MockFactory(client, settings.admin_token or "", settings.flag("--admin-token"))
     elif settings.factory_kind == "command":
         factory = CommandFactory(settings.exception_factory or "", settings.base_url, stop)
     reader: ExceptionReader | None = None
     if settings.reader_kind == "mock":
-        reader = MockReader(client, settings.admin_token or "")
+        reader = MockReader(client, settings.admin_token or "", settings.flag("--admin-token"))
     elif settings.reader_kind == "command":
         reader = CommandReader(settings.exception_reader or "", settings.base_url, stop)
     return Environment(settings, spec, contract, recorder, client, other, factory, reader, stop)
@@ -73,19 +74,9 @@ def open_environment(settings: Settings, stop: threading.Event | None = None) ->
 
 def check_report_paths(settings: Settings) -> None:
     """Each report path can be written (its folder is made): checked before any request, not after the run."""
-    for option, path in (("--junit", settings.junit), ("--har", settings.har)):
-        if path is not None:
-            writable(option, path)
-
-
-def writable(option: str, path: Path) -> None:
-    """Make `path`'s folder and open the file for writing, or say in one line why that cannot be done."""
     try:
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a folder")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigurationError(f"{option} {path}: cannot write the report there ({reason})") from None
+        for option, path in ((settings.flag("--junit"), settings.junit), (settings.flag("--har"), settings.har)):
+            if path is not None:
+                writable_file(option, path)
+    except UnwritablePath as exc:
+        raise ConfigurationError(str(exc)) from None

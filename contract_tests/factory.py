@@ -39,9 +39,10 @@ class MockFactory:
 
     chooses_ids = True
 
-    def __init__(self, client: CallbackClient, admin_token: str) -> None:
+    def __init__(self, client: CallbackClient, admin_token: str, admin_option: str = "--admin-token") -> None:
         self.client = client.labelled("factory")
         self.admin_token = admin_token
+        self.admin_option = admin_option  # as the run's entry point spells it, for the hint on a 401
 
     def create(self, status: Status, owner_token: str, exception_id: str | None = None) -> str:
         body = {"status": status, "ownerToken": owner_token, **({"id": exception_id} if exception_id else {})}
@@ -52,10 +53,8 @@ class MockFactory:
             raise FactoryError(f"the mock's admin API did not answer: {exc}") from None
         created = answer.json()
         if answer.status != 201 or not isinstance(created, dict) or not isinstance(created.get("id"), str):
-            hint = " (is --admin-token the mock's admin token?)" if answer.status == 401 else ""
-            raise FactoryError(
-                f"POST /_mock/exceptions answered {answer.status}{hint}: {answer.body[:300].decode('utf-8', 'replace')}"
-            )
+            hint = f" (is {self.admin_option} the mock's admin token?)" if answer.status == 401 else ""
+            raise FactoryError(f"POST /_mock/exceptions answered {answer.status}{hint}: {answer.excerpt()}")
         return str(created["id"])
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ from callback_kit.contract.exchange import Exchange
 from callback_kit.contract_tests.client import new_key
 from callback_kit.contract_tests.model import request_body
 from callback_kit.contract_tests.race import RACE_SIZE, burst
-from callback_kit.contract_tests.registry import NEEDS, Context, check
+from callback_kit.contract_tests.registry import Context, check
 
 BURSTS = 3  # without the mock's help, a race is won or lost by chance: each burst is another draw
 # The mock's fault injection holds a processed request in flight, so that the others meet the key in flight.
@@ -175,7 +175,7 @@ def failed_request_is_not_stored(ctx: Context) -> None:
         else:
             ctx.note("404 retried without creating the exception: no factory")
     if factory is None:
-        ctx.note(f"409 retry not checked: {NEEDS['factory']}")
+        ctx.note(f"409 retry not checked: {ctx.needs('factory')}")
         return
     pending, key = factory.create("PENDING_RESOLUTION", client.token), new_key()
     refused = client.callback(pending, request_body("ASSIGNED"), key=key)

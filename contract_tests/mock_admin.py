@@ -25,7 +25,7 @@ class MockAdmin:
         answer = self.client.send("GET", "/_mock/clock", headers=self.headers)
         body = answer.json()
         if answer.status != 200 or not isinstance(body, dict):
-            raise FactoryError(f"GET /_mock/clock answered {answer.status}: {answer.body[:200]!r}")
+            raise FactoryError(f"GET /_mock/clock answered {answer.status}: {answer.excerpt(200)}")
         return float(body.get("offsetSeconds", 0))
 
     def set(self, seconds: float) -> None:
@@ -33,7 +33,7 @@ class MockAdmin:
         content = json.dumps({"offsetSeconds": seconds}).encode()
         answer = self.client.send("PUT", "/_mock/clock", content=content, headers=self.headers)
         if answer.status != 200:
-            raise FactoryError(f"PUT /_mock/clock answered {answer.status}: {answer.body[:200]!r}")
+            raise FactoryError(f"PUT /_mock/clock answered {answer.status}: {answer.excerpt(200)}")
 
     @contextlib.contextmanager
     def kept(self) -> Iterator[MockAdmin]:
@@ -52,5 +52,5 @@ class MockAdmin:
         answer = self.client.send("GET", "/_mock/idempotency", headers=self.headers)
         records = answer.json()
         if answer.status != 200 or not isinstance(records, list):
-            raise FactoryError(f"GET /_mock/idempotency answered {answer.status}: {answer.body[:200]!r}")
+            raise FactoryError(f"GET /_mock/idempotency answered {answer.status}: {answer.excerpt(200)}")
         return any(isinstance(r, dict) and f'"{key}"' in str(r.get("scopeKey", "")) for r in records)

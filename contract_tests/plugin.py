@@ -15,16 +15,14 @@ from typing import Any
 
 import pytest
 
-from callback_kit.contract_tests.config import OPTIONS, Option, Settings, environment_default
+from callback_kit.contract_tests.config import OPTIONS, Option, Settings, environment_default, flag
 from callback_kit.contract_tests.environment import Environment, open_environment
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.probe import ProbeResult, probe
 from callback_kit.contract_tests.registry import Check, Selection, all_checks, select
 from callback_kit.contract_tests.render import report_lines
 from callback_kit.contract_tests.reports import write_reports
-from callback_kit.contract_tests.results import Results, verdict
-
-PREFIX = "--callback-kit-"
+from callback_kit.contract_tests.results import Results, Verdict, verdict
 
 
 @dataclass
@@ -54,14 +52,14 @@ SUITE = pytest.StashKey[_Suite]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("callback-kit", "the callback contract suite (-p callback_kit.contract_tests.plugin)")
     for option in OPTIONS:
-        flag, dest, help_text = PREFIX + option.flag[2:], _dest(option), f"{option.help} [env {option.env}]"
+        name, dest, help_text = flag(option.flag, "plugin"), _dest(option), f"{option.help} [env {option.env}]"
         if option.kind == "flag":
-            group.addoption(flag, dest=dest, action="store_true", default=environment_default(option), help=help_text)
+            group.addoption(name, dest=dest, action="store_true", default=environment_default(option), help=help_text)
         elif option.kind == "repeat":
-            group.addoption(flag, dest=dest, action="append", default=None, metavar=option.metavar, help=help_text)
+            group.addoption(name, dest=dest, action="append", default=None, metavar=option.metavar, help=help_text)
         else:
             group.addoption(
-                flag, dest=dest, default=environment_default(option), metavar=option.metavar, help=help_text
+                name, dest=dest, default=environment_default(option), metavar=option.metavar, help=help_text
             )
 
 
@@ -72,8 +70,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         given = config.getoption(_dest(option))
         values[option.dest] = given if given not in (None, []) else environment_default(option)
     try:
-        settings = Settings.from_options(values)
-        selection = select(all_checks(), settings.include_checks, settings.exclude_checks)
+        settings = Settings.from_options(values, surface="plugin")
+        selection = select(all_checks(), settings.include_checks, settings.exclude_checks, surface="plugin")
     except ConfigurationError as exc:
         pytest.exit(f"callback-kit contract: configuration error: {exc}", returncode=2)
     config.stash[SUITE] = _Suite(settings, selection)
@@ -104,7 +102,6 @@ class CheckItem(pytest.Item):
         for row in rows:
             suite.results.add(row)
         suite.results.notes.extend(notes)
-        suite.results.accept(suite.settings.accept_divergences)
         broken = [row for row in rows if row.status in ("failed", "error")]
         if broken:
             raise _Broken(
@@ -130,7 +127,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     suite = session.config.stash.get(SUITE, None)
     if suite is None or suite.environment is None:
         return
-    result = verdict(suite.results, seed=suite.settings.seed, require_all=suite.settings.require_all)
+    result = _verdict(suite)
     exchanges = suite.environment.recorder.exchanges()
     suite.written = write_reports(suite.settings, suite.results, result, exchanges, suite.settings.secrets)
     if result.exit_code and session.exitstatus == 0:
@@ -146,8 +143,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("callback contract", sep="=")
     for line in [*report_lines(suite.results, settings.accept_divergences, settings.secrets), *suite.written]:
         terminalreporter.write_line(line)
-    result = verdict(suite.results, seed=settings.seed, require_all=settings.require_all)
+    result = _verdict(suite)
     terminalreporter.write_line(result.line, bold=True)
+
+
+def _verdict(suite: _Suite) -> Verdict:
+    settings = suite.settings
+    return verdict(
+        suite.results, seed=settings.seed, require_all=settings.require_all, seed_option=settings.flag("--seed")
+    )
 
 
 def _only(rows: list[Any]) -> Results:

@@ -18,6 +18,7 @@ import httpx
 
 from callback_kit.contract.checks import Violation, describe, status_declared
 from callback_kit.contract.exchange import Exchange
+from callback_kit.contract.spec_view import declares
 from callback_kit.contract_tests.client import CallbackClient, callback_path, new_key
 from callback_kit.contract_tests.divergences import Facts
 from callback_kit.contract_tests.environment import Environment
@@ -36,23 +37,28 @@ class ProbeResult:
     facts: Facts = field(default_factory=Facts)
     violations: Mapping[str, Violation] = field(default_factory=dict)
     unusable: Mapping[str, str] = field(default_factory=dict)  # need -> why the run cannot use it
+    tokens: Mapping[str, str] = field(default_factory=dict)  # option -> "accepted", or what its callback got
 
 
 def probe(environment: Environment) -> ProbeResult:
     """Probe the server, the tokens and the factory; raises `ConfigurationError` for what the user fixes."""
     client = environment.client.labelled(LABEL)
-    tenants = [("--token", client)]
+    settings = environment.settings
+    token_option = settings.flag("--token")
+    tenants = [(token_option, client)]
     if environment.other is not None:
-        tenants.append(("--other-tenant-token", environment.other.labelled(LABEL)))
+        tenants.append((settings.flag("--other-tenant-token"), environment.other.labelled(LABEL)))
     violations: dict[str, Violation] = {}
     unusable: dict[str, str] = {}
+    seen: dict[str, str] = {}
     for option, tenant in tenants:
         answer = _call(tenant, str(uuid.uuid4()), environment)
         if answer.status in (401, 403):
             raise ConfigurationError(
-                f"the server refused {option} ({answer.status} {answer.body[:200].decode('utf-8', 'replace')}); "
+                f"the server refused {option} ({answer.status} {answer.excerpt(200)}); "
                 "give a token of a tenant allowed to process callbacks"
             )
+        seen[option] = _token_seen(answer, environment)
         _declared(answer, environment, violations)
     anonymous = _send(
         client, environment, "POST", callback_path(str(uuid.uuid4())), b"{}", {"Content-Type": "application/json"}
@@ -64,21 +70,26 @@ def probe(environment: Environment) -> ProbeResult:
             answer = _call(tenant, exception_id, environment)
             _declared(answer, environment, violations)
             if answer.status != 404:
-                if option == "--token":
+                if option == token_option:
                     _read(environment, exception_id, tenant.token)
                 continue
-            if option == "--token":
+            if option == token_option:
                 raise ConfigurationError(
-                    f"the exception factory made {exception_id} for the tenant of --token, but the server does not "
-                    f"know it (404 {answer.body[:200].decode('utf-8', 'replace')}); does the factory talk to the "
-                    "server under test?"
+                    f"the exception factory made {exception_id} for the tenant of {option}, but the server does not "
+                    f"know it (404 {answer.excerpt(200)}); does the factory talk to the server under test?"
                 )
             violations[OWN_EXCEPTION] = _own_exception_lost(answer, exception_id, environment)
             unusable["other_tenant"] = f"the other tenant cannot reach its own exceptions (startup/{OWN_EXCEPTION})"
-    settings = environment.settings
     tokens = frozenset(filter(None, (settings.token, settings.other_tenant_token)))
     facts = Facts(auth_enforced=auth_enforced, tokens=tokens, other_tenant_token=settings.other_tenant_token)
-    return ProbeResult(facts, violations, unusable)
+    return ProbeResult(facts, violations, unusable, seen)
+
+
+def _token_seen(answer: Exchange, environment: Environment) -> str:
+    """`accepted` only on an answer that shows it (a status the spec declares, not 401/403); else the answer."""
+    if declares(environment.spec, answer.status):
+        return "accepted"
+    return f"not shown accepted (the callback was answered {answer.status}, a status the spec does not declare)"
 
 
 def _read(environment: Environment, exception_id: str, token: str) -> None:
@@ -106,7 +117,8 @@ def _own_exception_lost(answer: Exchange, exception_id: str, environment: Enviro
     return Violation(
         check="not_found",
         title="The other tenant's own exception answered 404 to that tenant: the server mixes tenants",
-        expected=f"200: the exception factory made {exception_id} for the tenant of --other-tenant-token",
+        expected=f"200: the exception factory made {exception_id} for the tenant of "
+        f"{environment.settings.flag('--other-tenant-token')}",
         received=describe(answer, environment.contract),
         exchange=answer,
         expected_status=200,
@@ -133,6 +145,7 @@ def _unreachable(exc: httpx.TransportError, environment: Environment) -> Configu
     settings = environment.settings
     if isinstance(exc, httpx.TimeoutException):
         return ConfigurationError(
-            f"--base-url {settings.base_url} did not answer within {settings.timeout:g} s (--timeout)"
+            f"{settings.flag('--base-url')} {settings.base_url} did not answer within {settings.timeout:g} s "
+            f"({settings.flag('--timeout')})"
         )
-    return ConfigurationError(f"cannot reach --base-url {settings.base_url}: {exc!r}")
+    return ConfigurationError(f"cannot reach {settings.flag('--base-url')} {settings.base_url}: {exc!r}")

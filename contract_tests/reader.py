@@ -52,9 +52,10 @@ def observed(raw: Any, source: str) -> Observed:
 class MockReader:
     """The mock's admin API: `GET /_mock/exceptions/{id}`."""
 
-    def __init__(self, client: CallbackClient, admin_token: str) -> None:
+    def __init__(self, client: CallbackClient, admin_token: str, admin_option: str = "--admin-token") -> None:
         self.client = client.labelled("reader")
         self.admin_token = admin_token
+        self.admin_option = admin_option  # as the run's entry point spells it, for the hint on a 401
 
     def read(self, exception_id: str, owner_token: str) -> Observed:
         headers = {"Authorization": f"Bearer {self.admin_token}"}
@@ -64,8 +65,8 @@ class MockReader:
         except httpx.TransportError as exc:
             raise ReaderError(f"the mock's admin API did not answer: {exc}") from None
         if answer.status != 200:
-            hint = " (is --admin-token the mock's admin token?)" if answer.status == 401 else ""
-            raise ReaderError(f"{where} answered {answer.status}{hint}: {answer.body[:300].decode('utf-8', 'replace')}")
+            hint = f" (is {self.admin_option} the mock's admin token?)" if answer.status == 401 else ""
+            raise ReaderError(f"{where} answered {answer.status}{hint}: {answer.excerpt()}")
         return observed(answer.json(), where)
 
     def close(self) -> None:

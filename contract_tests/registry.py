@@ -14,24 +14,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from callback_kit.contract_tests.config import Surface, flag
 from callback_kit.contract_tests.failures import CheckFailed, ConfigurationError, SkipCheck
 
 if TYPE_CHECKING:
     from callback_kit.contract import IdempotencyContract
     from callback_kit.contract.checks import Violation
     from callback_kit.contract_tests.client import CallbackClient
+    from callback_kit.contract_tests.config import Settings
     from callback_kit.contract_tests.environment import Environment
     from callback_kit.contract_tests.factory import ExceptionFactory
     from callback_kit.contract_tests.probe import ProbeResult
     from callback_kit.contract_tests.reader import ExceptionReader
     from callback_kit.contract_tests.results import CheckResult
 
+# Each need: the option that meets it, and what it gives (`needs` words the reason a check was not made).
 NEEDS = {
-    "factory": "needs --exception-factory (exceptions in a known status)",
-    "other_tenant": "needs --other-tenant-token (a second tenant)",
-    "second_token": "needs --other-tenant-token (a second tenant)",
-    "reader": "needs --exception-reader (an exception's side effects)",
-    "admin_clock": "needs --exception-factory mock (the mock's admin clock)",
+    "factory": ("--exception-factory", "(exceptions in a known status)"),
+    "other_tenant": ("--other-tenant-token", "(a second tenant)"),
+    "second_token": ("--other-tenant-token", "(a second tenant)"),
+    "reader": ("--exception-reader", "(an exception's side effects)"),
+    "admin_clock": ("--exception-factory", "mock (the mock's admin clock)"),
 }
 # The modules whose checks make the suite, in the order they run.
 MODULES = ("startup", "conformance", "idempotency", "clauses", "responses", "side_effects", "state_machine")
@@ -93,14 +96,22 @@ class Selection:
         return chosen is None or row in chosen
 
 
-def select(checks: Sequence[Check], include: Sequence[str], exclude: Sequence[str]) -> Selection:
+def needs(need: str, settings: Settings) -> str:
+    """Why a check that needs `need` was not made, naming the option as the run's entry point spells it."""
+    option, gives = NEEDS[need]
+    return f"needs {settings.flag(option)} {gives}"
+
+
+def select(
+    checks: Sequence[Check], include: Sequence[str], exclude: Sequence[str], surface: Surface = "cli"
+) -> Selection:
     """The checks named by `--include-checks` (all when empty) less those named by `--exclude-checks`.
 
     A name is a group (`idempotency`), a check (`replay_returns_stored_response`, or with its group), or a
     row of a check that reports several (`not_a_server_error`). An unknown name is a configuration error.
     """
     names = _names(checks)
-    for option, given in (("--include-checks", include), ("--exclude-checks", exclude)):
+    for option, given in ((flag("--include-checks", surface), include), (flag("--exclude-checks", surface), exclude)):
         for name in given:
             if name not in names:
                 close = difflib.get_close_matches(name, sorted(names), n=3)
@@ -147,24 +158,32 @@ class Context:
     @property
     def other(self) -> CallbackClient:
         if self.environment.other is None:
-            raise SkipCheck(NEEDS["other_tenant"])
+            raise SkipCheck(self.needs("other_tenant"))
         return self.environment.other.labelled(self.check.label)
 
     @property
     def factory(self) -> ExceptionFactory:
         if self.environment.factory is None:
-            raise SkipCheck(NEEDS["factory"])
+            raise SkipCheck(self.needs("factory"))
         return self.environment.factory
 
     @property
     def reader(self) -> ExceptionReader:
         if self.environment.reader is None:
-            raise SkipCheck(NEEDS["reader"])
+            raise SkipCheck(self.needs("reader"))
         return self.environment.reader
 
     @property
     def contract(self) -> IdempotencyContract:
         return self.environment.contract
+
+    def needs(self, need: str) -> str:
+        """Why this check cannot be made without `need` (see `needs`)."""
+        return needs(need, self.environment.settings)
+
+    def flag(self, name: str) -> str:
+        """The option `name` (`--token`) as the run's entry point spells it."""
+        return self.environment.settings.flag(name)
 
     def require(self, violation: Violation | None) -> None:
         """Fail the check when `violation` is one."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from callback_kit.contract_tests.divergences import catalogue
 from callback_kit.contract_tests.results import SHOWN, CheckResult, Finding, Results
-from callback_kit.reporting import exchange_curl
+from callback_kit.reporting.curl import exchange_curl
 
 INDENT = "      "
 

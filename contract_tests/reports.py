@@ -12,8 +12,9 @@ from pathlib import Path
 from callback_kit.contract.exchange import Exchange
 from callback_kit.contract_tests.config import Settings
 from callback_kit.contract_tests.results import CheckResult, Finding, Results, Verdict
-from callback_kit.reporting import JUnitCase, exchange_curl, write_junit
+from callback_kit.reporting.curl import exchange_curl
 from callback_kit.reporting.har import write_exchanges
+from callback_kit.reporting.junit import JUnitCase, write_junit
 
 SUITE = "callback-contract"
 

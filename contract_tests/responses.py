@@ -80,7 +80,7 @@ def error_codes_pair_with_statuses(ctx: Context) -> None:
         answers.append(client.callback(target, request_body("ASSIGNED"), key=key))
         answers.append(client.callback(target, request_body("ASSIGNED", assignee="someone.else@example.com"), key=key))
     else:
-        ctx.note("no forbidden transition or reused key tried: needs --exception-factory")
+        ctx.note(f"no forbidden transition or reused key tried: needs {ctx.flag('--exception-factory')}")
     for answer in answers:
         ctx.require(checks.code_pairs_with_status(answer, spec, contract))
     if invalid.status != 400:

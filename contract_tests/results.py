@@ -12,7 +12,7 @@ A run ends in one of five verdicts, printed as its last line and written into th
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from callback_kit.contract.checks import Violation
@@ -71,6 +71,22 @@ class CheckResult:
     def label(self) -> str:
         return f"{self.group}/{self.name}"
 
+    @property
+    def verdict(self) -> str:
+        """`PASS`, `FAIL`, ...; `KNOWN (#N)` with the accepted divergences behind a known row."""
+        if self.status != "known":
+            return SHOWN[self.status]
+        numbers = sorted({d.number for f in self.findings for d in f.divergences})
+        return f"KNOWN ({', '.join(f'#{n}' for n in numbers)})"
+
+
+def settle(row: CheckResult, accepted: frozenset[int]) -> CheckResult:
+    """The row as the run reports it (the one place that decides it): a failed row whose every failing case is
+    an accepted known divergence is `known`."""
+    if row.status == "failed" and row.findings and all(f.accepted(accepted) for f in row.findings):
+        return replace(row, status="known")
+    return row
+
 
 class Results:
     """The rows of a run, in the order the checks finished; safe to add to from the worker thread."""
@@ -88,12 +104,6 @@ class Results:
     def rows(self) -> list[CheckResult]:
         with self._lock:
             return list(self._rows)
-
-    def accept(self, numbers: frozenset[int]) -> None:
-        """A failed check whose every failing case is an accepted known divergence becomes `known`."""
-        for row in self.rows:
-            if row.status == "failed" and row.findings and all(f.accepted(numbers) for f in row.findings):
-                row.status = "known"
 
     def groups(self, accepted: frozenset[int]) -> list[list[Finding]]:
         """The failing cases of every check, grouped by cause, in the order first seen; the cases of an accepted
@@ -118,9 +128,11 @@ class Verdict:
     line: str
 
 
-def verdict(results: Results, *, seed: int, require_all: bool, interrupted: str | None = None) -> Verdict:
-    """The verdict of a finished (or interrupted) run."""
-    rerun = f"seed {seed} (rerun with --seed {seed})"
+def verdict(
+    results: Results, *, seed: int, require_all: bool, interrupted: str | None = None, seed_option: str = "--seed"
+) -> Verdict:
+    """The verdict of a finished (or interrupted) run (`seed_option` as the run's entry point spells it)."""
+    rerun = f"seed {seed} (rerun with {seed_option} {seed})"
     rows = results.rows
     if interrupted is not None:
         done = sum(r.status not in ("interrupted", "not_run") for r in rows)

@@ -2,8 +2,10 @@
 
 A check passes, fails with a finding (the violation that stopped it; a Schemathesis row keeps every failing
 case), is skipped with the reason it could not be made, or ends in error (the server stopped answering, the
-factory failed). Every finding is then read for known divergences and the rule it breaks: classification
-happens here, after the check, never inside it. `Interrupted` goes through: the caller decides what it means.
+factory failed). Every finding is then read for known divergences and the rule it breaks, and the row is
+settled (`known` when the run accepts every divergence behind it): classification happens here, after the
+check, never inside it, so the progress line, the table and the verdict agree. `Interrupted` goes through:
+the caller decides what it means.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-from callback_kit.contract.spec_view import broken_rule
+from callback_kit.contract.spec_view import broken_rule, declares
 from callback_kit.contract_tests.divergences import classify, explain
 from callback_kit.contract_tests.environment import Environment
 from callback_kit.contract_tests.failures import CheckFailed, FactoryError, Interrupted, ReaderError, SkipCheck
 from callback_kit.contract_tests.probe import ProbeResult
-from callback_kit.contract_tests.registry import NEEDS, Check, Context, Selection
-from callback_kit.contract_tests.results import SHOWN, CheckResult, Finding, Results, Status
+from callback_kit.contract_tests.registry import Check, Context, Selection, needs
+from callback_kit.contract_tests.results import CheckResult, Finding, Results, Status, settle
 
 Say = Callable[[str], None]
 # Schemathesis checks whose failures are caused by what the request breaks (a field, a header, a rule).
@@ -62,7 +64,7 @@ def run_check(
 ) -> tuple[list[CheckResult], list[str]]:
     """The rows of one check (one, unless it reports several), their findings attributed, and the notes of a
     check that reports several rows (a one-row check's notes are on its row)."""
-    missing = [NEEDS[need] for need in check.needs if not _meets(need, environment)]
+    missing = [needs(need, environment.settings) for need in check.needs if not _meets(need, environment)]
     unusable = [probe.unusable[need] for need in check.needs if need in probe.unusable]
     if missing or unusable:
         return [CheckResult(check.group, check.name, "skipped", note=(missing or unusable)[0])], []
@@ -89,8 +91,10 @@ def run_check(
     cases = environment.recorder.count(check.label)
     own = CheckResult(check.group, check.name, status, cases, "; ".join(ctx.notes), seconds, findings, error)
     rows = ctx.rows if ctx.rows and status == "passed" else [own]
+    accepted = environment.settings.accept_divergences
     attributed = [
-        replace(row, findings=[attribute(f, row.group, environment, probe) for f in row.findings]) for row in rows
+        settle(replace(row, findings=[attribute(f, row.group, environment, probe) for f in row.findings]), accepted)
+        for row in rows
     ]
     return attributed, ctx.notes if rows is ctx.rows else []
 
@@ -99,25 +103,29 @@ def attribute(finding: Finding, group: str, environment: Environment, probe: Pro
     """The finding with the known divergences that explain it and the rule its request breaks."""
     violation = finding.violation
     exchange = violation.exchange
+    # An answer whose status the spec does not declare is the cause, whatever the request broke: a server that
+    # answers 501 to every POST is one failure of each check, not one per field the generated requests break.
+    undeclared = "" if exchange is None or declares(environment.spec, exchange.status) else "status undeclared"
     if group == "schemathesis":
         if exchange is None:
             return finding
         divergences = explain(violation.check, exchange, environment.spec, environment.contract, probe.facts)
         # The part of the request is the cause where the check judges the request; elsewhere, what it says.
         rule = broken_rule(exchange, environment.spec) if violation.check in REQUEST_CHECKS else ""
-        rule = rule or " ".join((violation.note or "").split())[:160]
+        rule = undeclared or rule or " ".join((violation.note or "").split())[:160]
         return replace(finding, divergences=divergences, rule=rule)
-    return replace(finding, divergences=classify(violation, environment.contract, probe.facts))
+    divergences = classify(violation, environment.contract, probe.facts)
+    return replace(finding, divergences=divergences, rule=undeclared)
 
 
 def progress_line(row: CheckResult) -> str:
-    """One line per finished check (or row)."""
+    """One line per finished check (or row), its verdict as the report's table has it."""
     detail = f"{row.cases} request(s)" if row.cases else ""
-    if row.status == "failed":
+    if row.status in ("failed", "known"):
         detail += f", {len(row.findings)} failing case(s)"
     elif row.status in ("skipped", "error"):
         detail = row.note or row.error.splitlines()[0]
-    return f"  {SHOWN[row.status]:<5} {row.label}" + (f"  ({detail.strip(', ')})" if detail else "")
+    return f"  {row.verdict:<5} {row.label}" + (f"  ({detail.strip(', ')})" if detail else "")
 
 
 def _meets(need: str, environment: Environment) -> bool:

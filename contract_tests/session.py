@@ -19,13 +19,13 @@ from typing import TextIO
 from callback_kit.contract_tests.config import Settings
 from callback_kit.contract_tests.environment import Environment, check_report_paths, open_environment
 from callback_kit.contract_tests.failures import ConfigurationError, Interrupted
-from callback_kit.contract_tests.probe import probe
+from callback_kit.contract_tests.probe import ProbeResult, probe
 from callback_kit.contract_tests.registry import Selection, all_checks, select
 from callback_kit.contract_tests.render import report_lines
 from callback_kit.contract_tests.reports import write_reports, write_setup_error
 from callback_kit.contract_tests.results import CheckResult, Results, Verdict, configuration_error, verdict
 from callback_kit.contract_tests.runner import RunState, run_checks
-from callback_kit.reporting import Progress
+from callback_kit.reporting.progress import Progress
 
 GRACE = 2.5  # seconds a blocked request gets to end before the run stops waiting for it (SIGINT: under 5 s)
 PROG = "callback-kit contract"
@@ -73,7 +73,7 @@ class Session:
             self.environment = environment = open_environment(self.settings, self.stop)
             started = time.monotonic()
             found = probe(environment)
-            facts = _facts(environment, found.facts.auth_enforced)
+            facts = _facts(environment, found)
             self._say(f"startup: probed in {time.monotonic() - started:.1f} s; {facts}")
             self.selection = selection
             self.progress = Progress("checks", len(selection.checks), verb="made", stream=self.out, counts=False)
@@ -108,10 +108,13 @@ class Session:
         interrupted = self.caught[0] if self.caught else None
         if interrupted is not None:
             self._close_interrupted(interrupted)
-        if self.environment is not None:
-            self.results.accept(self.settings.accept_divergences)
+        settings = self.settings
         result = verdict(
-            self.results, seed=self.settings.seed, require_all=self.settings.require_all, interrupted=interrupted
+            self.results,
+            seed=settings.seed,
+            require_all=settings.require_all,
+            interrupted=interrupted,
+            seed_option=settings.flag("--seed"),
         )
         secrets = self.settings.secrets
         for line in report_lines(self.results, self.settings.accept_divergences, secrets):
@@ -160,13 +163,12 @@ def banner(settings: Settings) -> str:
     )
 
 
-def _facts(environment: Environment, auth_enforced: bool | None) -> str:
-    parts = ["the server answers", "--token accepted"]
-    if environment.other is not None:
-        parts.append("--other-tenant-token accepted")
+def _facts(environment: Environment, found: ProbeResult) -> str:
+    parts = ["the server answers", *(f"{option} {seen}" for option, seen in found.tokens.items())]
     if environment.factory is not None:
         parts.append("the exception factory works")
     if environment.reader is not None:
         parts.append("the exception reader works")
-    parts.append("a callback without credentials is refused" if auth_enforced else "credentials are not checked")
+    refused = found.facts.auth_enforced
+    parts.append("a callback without credentials is refused" if refused else "credentials are not checked")
     return ", ".join(parts)

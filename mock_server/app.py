@@ -27,7 +27,7 @@ from callback_kit.mock_server.auth import Authenticator, TokenTable, bearer_hand
 from callback_kit.mock_server.clock import Clock
 from callback_kit.mock_server.errors import BadRequest, MockError, from_exception, render
 from callback_kit.mock_server.handlers import CallbackHandler
-from callback_kit.mock_server.middleware import ADMIN_BASE_PATH, callback_stack
+from callback_kit.mock_server.middleware import ADMIN_BASE_PATH, callback_stack, compose
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, PROFILES, Profile, derive_spec
 from callback_kit.mock_server.scope import CALLBACK_OPERATION
 from callback_kit.mock_server.seed import load_exceptions
@@ -70,9 +70,22 @@ def create_app(
         yield
         await store.close()
 
+    respond = error_responder(profile)
+    layers = callback_stack(
+        store=store,
+        clock=clock,
+        contract=contract,
+        profile=profile,
+        auth=auth,
+        max_body_bytes=settings.max_body_bytes,
+        handler=callbacks,
+        error_response=respond,
+        credential_key=tokens.admin_token.encode(),
+    )
     app = AsyncApp(
         __name__,
         lifespan=lifespan,
+        middlewares=compose(layers),
         pythonic_params=True,
         validator_map=validator_map(frozenset(h.lower() for h in contract.headers), exact=profile.exact_messages),
         security_map={"bearer": bearer_handler(authenticator)},
@@ -85,19 +98,6 @@ def create_app(
         resolver=resolver,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
-    respond = error_responder(profile)
-    for layer in callback_stack(
-        store=store,
-        clock=clock,
-        contract=contract,
-        profile=profile,
-        auth=auth,
-        max_body_bytes=settings.max_body_bytes,
-        handler=callbacks,
-        error_response=respond,
-        credential_key=tokens.admin_token.encode(),
-    ):
-        app.add_middleware(layer.middleware, position=layer.position, **layer.options)
     for kind in (MockError, ProblemException, HTTPException, Exception):
         app.add_error_handler(kind, connexion_handler(respond))
     app.services = {"store": store, "clock": clock, "records": records}  # type: ignore[attr-defined]

@@ -4,11 +4,13 @@ exception id, and the values earlier layers leave in `scope["extensions"]` for l
     moment   middleware.moment.Moment              the request's time and fault rules (one settings read)
     fault    faults.Fault                          the fault chosen for this request
     claim    middleware.idempotency.Claim          the idempotency key this request holds
+    body     ParsedBody                            the body as validation parsed it (`parsed_body`)
     (Connexion's `connexion_context.token_info` carries the caller: `auth.principal_of`)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +40,20 @@ def stashed(scope: Scope, name: str, kind: type[T]) -> T | None:
     """What a layer left under `name`, when it is a `kind`."""
     value = scope.get("extensions", {}).get(f"callback_kit.{name}")
     return value if isinstance(value, kind) else None
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    """A body's bytes and the JSON value they hold, parsed once by the validation step."""
+
+    raw: bytes
+    value: Any
+
+
+def parsed_body(scope: Scope, raw: bytes) -> ParsedBody | None:
+    """The validation step's parse of `raw`, when that step parsed these very bytes."""
+    parsed = stashed(scope, "body", ParsedBody)
+    return parsed if parsed is not None and parsed.raw == raw else None
 
 
 class CallbackLayer:

@@ -39,8 +39,8 @@ class StartupError(Exception):
 
 def check_spec(settings: Settings) -> None:
     """Refuse a spec the mock cannot serve, naming its first problem."""
-    from callback_kit.contract.lint import SpecProblem
     from callback_kit.contract.lint import check_spec as problems_of
+    from callback_kit.contract.spec import SpecProblem
 
     try:
         problems = problems_of(settings.spec_path)
@@ -76,6 +76,8 @@ async def _wait_for_store(url: str, seconds: float, say: Callable[[str], None], 
             try:
                 await store.ping()
                 return
+            except StoreURLError as exc:  # the store answered, and refuses the URL
+                raise StoreURLError(f'Store URL "{describe(url)}": {exc}') from None
             except StoreUnavailable as exc:
                 reason = str(exc.__cause__ or exc.message)
                 if clock() >= deadline:

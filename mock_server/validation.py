@@ -2,7 +2,9 @@
 
 Connexion's own validators answer 500 to a non-UTF-8 body, guess JSON when the content type is missing,
 rebuild their JSON Schema validator for every request, and word errors for Connexion rather than for the
-caller. These subclasses keep Connexion's wiring and fix those four things.
+caller. These subclasses keep Connexion's wiring and fix those four things. Every schema is compiled once
+(`contract.schemas`, jsonschema-rs first); `middleware.request_validation` builds these validators once per operation;
+the body, once parsed here, is left in the scope (`scope.parsed_body`) for the layers further in.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 import json
 import typing as t
 
-import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
-from callback_kit.contract.schemas import is_date_time, validator
+from callback_kit.contract.schemas import fast_validator, is_valid, validator
 from callback_kit.mock_server.errors import BadRequest, KeyInvalid, MockError
+from callback_kit.mock_server.scope import ParsedBody, stash
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 _EMPTY: dict[str, t.Any] = {}
@@ -29,6 +31,21 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
 
     key_headers: t.ClassVar[frozenset[str]] = frozenset()
     exact: t.ClassVar[bool] = False
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Connexion's request object is only needed for query strings, cookies and typed path parameters (its
+        # URI parser gives a string path parameter back unchanged): without them, read the scope itself.
+        declared = self.parameters
+        self._plain = not (self.strict_validation or declared.get("query") or declared.get("cookie")) and all(
+            p.get("schema", _EMPTY).get("type") == "string" for p in declared.get("path", [])
+        )
+
+    def validate(self, scope: Scope) -> None:
+        if self._plain:
+            self.validate_request(_ScopeRequest(scope))
+        else:
+            super().validate(scope)
 
     def validate_request(self, request: t.Any) -> None:
         try:
@@ -63,8 +80,11 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
                     details={"field": name, "rule": "pattern"},
                 )
             raise BadRequest(f"invalid header {name}: {error}", details={"field": name, "rule": "header"})
-        for location, values in (("query", request.query_params), ("cookie", request.cookies)):
-            for param in self.parameters.get(location, []):
+        for location in ("query", "cookie"):
+            # Read the query string and the cookies only for an operation that declares some.
+            declared = self.parameters.get(location, [])
+            values = (request.query_params if location == "query" else request.cookies) if declared else {}
+            for param in declared:
                 error = _param_error(param, values.get(param["name"]))
                 if error is not None:
                     raise BadRequest(
@@ -73,10 +93,30 @@ class CallbackParameterValidator(ParameterValidator):  # type: ignore[misc]
                     )
 
 
+class _ScopeRequest:
+    """What `_check` reads of a request (path parameters, headers), straight from the ASGI scope."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.path_params: dict[str, t.Any] = scope.get("path_params") or {}
+        self._headers: list[tuple[bytes, bytes]] = scope["headers"]
+
+    @property
+    def headers(self) -> _ScopeRequest:
+        return self
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header `name` (any case), as Starlette's `Headers.get` gives it."""
+        wanted = name.lower().encode("latin-1")
+        return next((value.decode("latin-1") for key, value in self._headers if key == wanted), default)
+
+
 def _param_error(param: dict[str, t.Any], value: str | None) -> str | None:
     if value is None:
         return f"missing required {param['in']} {param['name']}" if param.get("required") else None
-    error = next(iter(_schema_validator(param.get("schema", _EMPTY)).iter_errors(value)), None)
+    schema = param.get("schema", _EMPTY)
+    if is_valid(schema, value):
+        return None
+    error = next(iter(_schema_validator(schema).iter_errors(value)), None)
     return None if error is None else error.message
 
 
@@ -109,8 +149,12 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             messages.append(message)
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        body = self._decode(b"".join(chunks))
+        raw = b"".join(chunks)
+        body = self._decode(raw)
         self._validate(body)
+        if self._encoding.lower() in ("utf-8", "utf8"):
+            # What `json.loads(raw)` gives further in, without parsing again (other charsets: parse again).
+            stash(scope, "body", ParsedBody(raw, body))
         return self._insert_messages(receive, messages=messages), scope
 
     def _decode(self, raw: bytes) -> t.Any:
@@ -131,8 +175,7 @@ class CallbackBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise BadRequest(f"request body is not valid JSON: {exc}", details={"rule": "json"}) from None
 
     def _validate(self, body: t.Any) -> None:
-        fast = _fast_validator(self._schema)
-        if fast is not None and fast.is_valid(body):
+        if is_valid(self._schema, body):
             return
         errors = list(_schema_validator(self._schema).iter_errors(body))
         if not errors:
@@ -186,6 +229,11 @@ def _schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
     return validator(schema)
 
 
+def _fast_validator(schema: dict[str, t.Any]) -> t.Any:
+    """The jsonschema-rs validator the body check asks first (the kit's one cache keeps it)."""
+    return fast_validator(schema)
+
+
 def _exact(error: MockError) -> MockError:
     """The same refusal in Matcher 2.1's fixed words (its handler never names the field)."""
     if (
@@ -201,27 +249,6 @@ def _exact(error: MockError) -> MockError:
     if field == "X-Idempotency-Key":
         return BadRequest("X-Idempotency-Key header is required")
     return BadRequest("invalid request body")
-
-
-_FAST: dict[int, tuple[dict[str, t.Any], t.Any]] = {}
-
-
-def _fast_validator(schema: dict[str, t.Any]) -> t.Any:
-    """jsonschema-rs for the common case, a valid body (it took a fifth of a callback's instructions in Python).
-
-    It only ever says "valid": any body it refuses is judged again by the Python validator, which also words
-    the error; and it never accepts more than that one does (same draft, the same date-time check; OpenAPI's
-    `nullable`, which it does not know, only makes it refuse more). None when it cannot take the schema.
-    """
-    entry = _FAST.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        try:
-            fast = jsonschema_rs.Draft4Validator(schema, validate_formats=True, formats={"date-time": is_date_time})
-        except (ValueError, jsonschema_rs.ValidationError):
-            fast = None
-        entry = (schema, fast)
-        _FAST[id(schema)] = entry
-    return entry[1]
 
 
 def validator_map(key_headers: frozenset[str], *, exact: bool = False) -> dict[str, t.Any]:

@@ -1,6 +1,7 @@
 """Servers that prove how the suite judges, beside the flaws of `broken_servers`: a probe meeting a broken
 contract, tenants mixed, another implementation's bug, a gateway that wants its header, a slow server, and a
-server that counts what it is sent. Each wraps an ASGI app (the mock, or the mock's matcher profile).
+server that counts what it is sent. Each wraps an ASGI app (the mock, or the mock's matcher profile), except
+`not_an_implementation`, a static file server that is no implementation at all.
 """
 
 from __future__ import annotations
@@ -146,3 +147,31 @@ class Slow:
                         break
                     await asyncio.sleep(0.1)
         await self.app(scope, receive, send)
+
+
+# What a static file server (`python -m http.server`) answers to a POST: 501 with a page of HTML.
+NOT_IMPLEMENTED_PAGE = b"""<!DOCTYPE HTML>
+<html lang="en">
+    <head>
+        <meta charset="utf-8">
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: 501</p>
+        <p>Message: Unsupported method ('POST').</p>
+        <p>Error code explanation: 501 - Server does not support this operation.</p>
+    </body>
+</html>
+"""
+
+
+async def not_an_implementation(scope: Scope, receive: Receive, send: Send) -> None:
+    """Every request but a GET is answered 501 with the same page of HTML; a GET finds nothing (404)."""
+    if scope["type"] != "http":
+        return
+    await _read_body(receive)
+    status = 404 if scope["method"] in ("GET", "HEAD") else 501
+    headers = [(b"content-type", b"text/html;charset=utf-8"), (b"content-length", b"%d" % len(NOT_IMPLEMENTED_PAGE))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": NOT_IMPLEMENTED_PAGE})

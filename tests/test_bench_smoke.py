@@ -14,6 +14,7 @@ import pytest
 from bench import report
 from bench.bare import app as bare_app
 from bench.load import Load, parse, run_wrk
+from bench.run import Hold, window_expected
 from bench.servers import ID_PREFIX, TOKEN, start_bare, write_fixtures
 
 LUA = Path(__file__).resolve().parent.parent / "bench" / "lua"
@@ -110,3 +111,39 @@ def test_wrk_runs_each_script_against_the_bare_app(tmp_path: Path, script: str, 
         server.stop()
     assert measured.requests > 0
     assert set(measured.statuses) == {status}
+
+
+def test_replays_after_the_held_request_finished_are_expected_in_the_409_window() -> None:
+    """A 200 in the 409 window counts as unexpected only while the held request is still in flight."""
+    import threading
+
+    still_held = Hold(threading.Thread(target=print), finished=None)
+    finished_early = Hold(threading.Thread(target=print), finished=10.0)
+    assert window_expected(frozenset({409}), still_held, ended=12.0) == {409}
+    assert window_expected(frozenset({409}), finished_early, ended=12.0) == {409, 200}
+    assert window_expected(frozenset({409}), Hold(threading.Thread(target=print), finished=13.0), ended=12.0) == {409}
+
+
+def test_targets_judge_each_store_on_both_first_processing_paths() -> None:
+    """The targets list memory, SQLite and Redis at one worker on the spread and the hot workload."""
+    base = {
+        "kind": "mock",
+        "workers": 1,
+        "latency_ms": {"p50": 1.0, "p99": 30.0},
+        "statuses": {"200": 5},
+        "socket_errors": {},
+        "unexpected": 0,
+    }
+    rows = [
+        {**base, "kind": "prism", "config": "Prism", "store": None, "path": p, "rps": 100.0} for p in ("first", "hot")
+    ]
+    rows += [
+        {**base, "config": f"mock {s} ×1", "store": s, "path": p, "rps": rps}
+        for s, rps in (("memory", 250.0), ("sqlite", 120.0), ("redis", 90.0))
+        for p in ("first", "hot")
+    ]
+    text = report.targets(report.with_ratios(rows))
+    assert "mock memory ×1, first processing (fresh key, one hot exception): 250 req/s = 2.50× Prism ✅" in text
+    assert "mock sqlite ×1, first processing (fresh key, 1,000 exceptions): 120 req/s = 1.20× Prism ❌" in text
+    assert "p99 30.0 ms ❌" in text
+    assert "mock redis ×1" in text

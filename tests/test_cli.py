@@ -9,12 +9,17 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from starlette.responses import HTMLResponse
+from starlette.types import Receive, Scope, Send
 
 from callback_kit.cli import SUBCOMMANDS, build_parsers
 from callback_kit.cli.parser import METAVARS, metavar_words
+from tests import broken_servers, odd_servers
+from tests.broken_servers import TOKEN, serving
 from tests.cli_support import KIT, environment, kit, one_line, refusal
 
 ROOT = Path(__file__).resolve().parent.parent
+CORPUS = str(ROOT / "fixtures" / "fuzz-corpus.jsonl")
 
 
 @pytest.mark.parametrize("command", list(SUBCOMMANDS))
@@ -124,12 +129,97 @@ def test_flag_variable_must_be_a_boolean_word(tmp_path: Path) -> None:
     assert line.startswith("callback-kit serve: error: CALLBACK_KIT_QUIET='maybe' must be one of 1, true, yes, on")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("fuzz", "--out", "cases"), ("contract", "--base-url", "http://127.0.0.1:9", "--token", "t")],
+    ids=lambda command: command[0],
+)
+def test_every_subcommand_refuses_a_negative_seed_alike(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A seed below 0 is refused by every subcommand that takes one, with the same range, exit 2."""
+    line = refusal(kit(*command, "--seed", "-1", cwd=tmp_path))
+    assert line.endswith(" must be between 0 and 18446744073709551615, got -1")
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "3601", "nan"])
+def test_replay_refuses_a_timeout_out_of_range_before_sending(tmp_path: Path, value: str) -> None:
+    """`replay --timeout -1` is a usage error naming the range (it was a ValueError traceback after reading)."""
+    command = ("replay", "cases.jsonl", "--base-url", "http://127.0.0.1:9", "--token", "t", "--timeout", value)
+    line = refusal(kit(*command, cwd=tmp_path))
+    assert (
+        line
+        == f"callback-kit replay: error: argument --timeout: must be more than 0 and at most 3600 seconds, got {value}"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("fuzz", "--out", "cases"), ("replay", CORPUS, "--base-url", "http://127.0.0.1:9", "--token", "t")],
+)
+def test_fuzz_and_replay_refuse_a_spec_that_is_no_openapi_document_as_lint_does(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """`--spec README.md` is the one line `lint README.md` shows, exit 2 (fuzz showed a PyYAML traceback)."""
+    readme = str(ROOT / "README.md")
+    expected = one_line(kit("lint", readme, cwd=tmp_path)).removeprefix("callback-kit lint: ")
+    assert refusal(kit(*command, "--spec", readme, cwd=tmp_path)) == f"callback-kit {command[0]}: {expected}"
+
+
+def test_replay_refuses_an_unwritable_report_before_sending_a_case(tmp_path: Path) -> None:
+    """`replay --junit FILE/r.xml` is one line and exit 2, and the server never hears from it (it sent every case)."""
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("", encoding="utf-8")
+    counting = odd_servers.Counting(broken_servers.mock())
+    with serving(counting) as url:
+        before = counting.requests
+        command = ("replay", CORPUS, "--base-url", url, "--token", TOKEN, "--junit", str(in_the_way / "r.xml"))
+        result = kit(*command, cwd=tmp_path)
+        after = counting.requests
+    assert one_line(result) == (
+        f"callback-kit replay: --junit {in_the_way}/r.xml: cannot write the report there "
+        f"({in_the_way} is a file, not a folder)"
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize("below", ["", "cases"])
+def test_fuzz_refuses_an_out_folder_it_cannot_make_in_one_line(tmp_path: Path, below: str) -> None:
+    """`fuzz --out FILE` (or a folder under a file) names the file in the way, not `[Errno 17] File exists`."""
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("", encoding="utf-8")
+    out = in_the_way / below if below else in_the_way
+    line = one_line(kit("fuzz", "--count", "3", "--out", str(out), cwd=tmp_path))
+    assert line == f"callback-kit fuzz: --out {out}: cannot write files there ({in_the_way} is a file, not a folder)"
+
+
 def test_report_of_an_unreachable_mock_is_one_line(tmp_path: Path) -> None:
     """`report` against a port where nothing listens exits 2 in one line."""
     from tests.live import free_port
 
     line = one_line(kit("report", "--base-url", f"http://127.0.0.1:{free_port()}", cwd=tmp_path))
     assert line.startswith("callback-kit report: cannot reach http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [(404, "answered 404, no report there (is it callback-kit's mock or proxy?): "), (200, "did not answer JSON: ")],
+)
+def test_report_of_a_server_that_is_not_the_mock_is_one_short_line(tmp_path: Path, status: int, said: str) -> None:
+    """Another server's HTML page is squashed to one line of at most 200 characters (it was printed whole)."""
+    page = (
+        "<!DOCTYPE html>\n<html>\n<head><title>Error</title></head>\n<body>\n"
+        + "<p>no such page</p>\n" * 40
+        + "</body>\n</html>\n"
+    )
+
+    async def foreign(scope: Scope, receive: Receive, send: Send) -> None:
+        await HTMLResponse(page, status_code=status)(scope, receive, send)
+
+    with serving(foreign) as url:
+        line = one_line(kit("report", "--base-url", url, cwd=tmp_path))
+    shown = line.split(said, 1)[1]
+    assert line.startswith(f"callback-kit report: {url}/_mock/report {said}<!DOCTYPE html> <html> <head><title>Error")
+    assert len(shown) == 200
+    assert shown.endswith("…")
 
 
 def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:

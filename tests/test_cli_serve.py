@@ -85,6 +85,28 @@ def test_absent_redis_is_one_line_naming_the_url(tmp_path: Path) -> None:
     assert line.endswith("start it, or give --wait-for-store SECONDS to wait for it")
 
 
+@pytest.mark.redis
+@pytest.mark.parametrize("command", [("serve",), ("proxy", "--upstream", "http://127.0.0.1:9")])
+def test_redis_database_it_does_not_have_is_one_line(tmp_path: Path, redis_url: str, command: tuple[str, ...]) -> None:
+    """A Redis database past the server's last (99 of 16) is one line naming the URL and Redis's reason, exit 2."""
+    url = redis_url.rsplit("/", 1)[0] + "/99"
+    line = one_line(kit(*command, "--port", "0", "--store", url, cwd=tmp_path))
+    assert line == f'callback-kit {command[0]}: Store URL "{url}": Redis refuses it (DB index is out of range)'
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://127.0.0.1:9/abc", 'the database "abc" must be a number'),
+        ("redis://127.0.0.1:9/9?namespace=", "namespace must be one or more letters"),
+    ],
+)
+def test_redis_url_redis_py_would_misread_is_one_line(tmp_path: Path, url: str, message: str) -> None:
+    """A database that is no number (redis-py would use 0) or an empty namespace: one line, before any connection."""
+    line = one_line(kit("serve", "--port", "0", "--store", url, cwd=tmp_path))
+    assert line.startswith(f'callback-kit serve: Store URL "{url}": {message}')
+
+
 def test_store_password_stays_out_of_messages(tmp_path: Path) -> None:
     """The password of a Redis URL is not printed when the store does not answer."""
     url = f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0"

@@ -1,4 +1,4 @@
-"""The project's own code passes its linters: ruff over everything, mypy (strict) over the packages."""
+"""The project's own code passes its linters: ruff (lint, format) over everything, mypy (strict) over the packages."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_finds_nothing() -> None:
     """`ruff check .` is clean."""
     result = run(sys.executable, "-m", "ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_would_change_nothing() -> None:
+    """`ruff format --check .` is clean: the tree is in the one formatting."""
+    result = run(sys.executable, "-m", "ruff", "format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

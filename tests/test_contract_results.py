@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from callback_kit.contract.checks import Violation
+from callback_kit.contract_tests.config import flag
 from callback_kit.contract_tests.divergences import known
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.registry import Check, Context, select
-from callback_kit.contract_tests.results import CheckResult, Finding, Results, verdict
+from callback_kit.contract_tests.results import CheckResult, Finding, Results, settle, verdict
+from callback_kit.contract_tests.runner import progress_line
 
 
 def _nothing(_: Context) -> None:
@@ -55,6 +57,9 @@ def test_an_unknown_name_is_a_configuration_error_with_a_suggestion() -> None:
         select(CHECKS, ("key_format_is_enforce",), ())
 
 
+ALL = frozenset({3, 6})
+
+
 def finding(*numbers: int) -> Finding:
     divergences = {3: known("never-false"), 6: known("auth-optional")}
     return Finding("g/c", Violation("processed", "t", "e", "r"), tuple(divergences[n] for n in numbers))
@@ -85,9 +90,8 @@ def test_a_failure_is_known_only_when_every_divergence_behind_it_is_accepted() -
     only_three = CheckResult("g", "a", "failed", findings=[finding(3)])
     both = CheckResult("g", "b", "failed", findings=[finding(3, 6)])
     plain = CheckResult("g", "c", "failed", findings=[finding()])
-    run = results(only_three, both, plain)
-    run.accept(frozenset({3}))
-    assert [row.status for row in run.rows] == ["known", "failed", "failed"]
+    settled = [settle(row, frozenset({3})) for row in (only_three, both, plain)]
+    assert [row.status for row in settled] == ["known", "failed", "failed"]
     assert finding(3).label(frozenset({3})) == "KNOWN (#3)"
     assert finding(3, 6).label(frozenset({3, 6})) == "KNOWN (#3, #6)"
 
@@ -99,3 +103,26 @@ def test_failing_cases_are_grouped_by_cause() -> None:
     other = Finding("g/c", Violation("processed", "t", "e", "r"), rule="body/status: enum")
     groups = results(CheckResult("g", "c", "failed", findings=[first, same, other])).groups(frozenset())
     assert [len(group) for group in groups] == [2, 1]
+
+
+def test_the_progress_line_of_an_accepted_divergence_says_known_as_the_table_does() -> None:
+    """A row failing only on accepted divergences prints `KNOWN (#N)` as it finishes, never `FAIL`."""
+    row = settle(CheckResult("schemathesis", "ignored_auth", "failed", 12, findings=[finding(6), finding(6)]), ALL)
+    line = progress_line(row)
+    assert line.startswith("  KNOWN (#6) schemathesis/ignored_auth"), line
+    assert "FAIL" not in line
+    assert progress_line(settle(CheckResult("g", "c", "failed", 1, findings=[finding()]), ALL)).startswith("  FAIL")
+
+
+def test_a_verdict_names_the_seed_option_as_the_entry_point_spells_it() -> None:
+    """The rerun hint says `--callback-kit-seed` under the pytest plugin and `--seed` on the command line."""
+    run = results(CheckResult("g", "a", "passed"))
+    assert "(rerun with --seed 7)" in verdict(run, seed=7, require_all=False).line
+    plugin = verdict(run, seed=7, require_all=False, seed_option=flag("--seed", "plugin"))
+    assert "(rerun with --callback-kit-seed 7)" in plugin.line
+
+
+def test_an_unknown_name_is_refused_in_the_spelling_of_the_entry_point() -> None:
+    """Under the plugin the refusal names `--callback-kit-include-checks`."""
+    with pytest.raises(ConfigurationError, match=r"^--callback-kit-include-checks: no check"):
+        select(CHECKS, ("nonesuch",), (), surface="plugin")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -105,6 +106,10 @@ def test_the_mock_keeps_the_contract(mock_url: str, tmp_path: Path) -> None:
     entries = json.loads(har.read_text())["log"]["entries"]
     assert len(entries) > 300
     assert TOKEN not in har.read_text()
+    shown = re.search(r"keeps the contract \((\d+) check\(s\)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert shown is not None
+    assert f"({shown.group(1)} check(s))" in run.last_line, "the README's sample run counts other checks"
+    assert len(run.verdicts) == int(shown.group(1))
 
 
 FLAW_CHECKS = {
@@ -244,6 +249,35 @@ def test_an_unwritable_report_path_is_refused_before_any_request(option: str, tm
         f"callback-kit contract: configuration error: {option} /proc/x/j.xml: cannot write the report there "
         "(No such file or directory)"
     )
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("openapi: [\n", "is not an OpenAPI document: not YAML or JSON (expected the node content"),
+        (
+            "# Title\nThe kit: a mock: its suite\n",
+            "is not an OpenAPI document: not YAML or JSON (mapping values are not allowed",
+        ),
+        ("title: no spec\n", "is not an OpenAPI document (no `openapi` field), e.g. openapi: 3.0.3 at the top"),
+    ],
+)
+def test_a_spec_that_is_no_openapi_document_is_refused_before_any_request(
+    content: str, problem: str, tmp_path: Path
+) -> None:
+    """`--spec README.md` is `lint`'s one line as a configuration error, exit 2; the server never hears from the run."""
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(content, encoding="utf-8")
+    counting = odd_servers.Counting(broken_servers.mock())
+    with serving(counting) as url:
+        before = counting.requests
+        command = [sys.executable, "-m", "callback_kit", "contract", "--base-url", url, "--token", TOKEN]
+        run = run_command([*command, "--spec", str(spec)], tmp_path / "none.xml")
+        after = counting.requests
+    assert run.code == 2, run.output
+    (line,) = run.output.strip().splitlines()
+    assert line.startswith(f"callback-kit contract: configuration error: {spec} {problem}")
     assert after == before
 
 

@@ -1,5 +1,5 @@
-"""The base install, `pip install callback-contract-kit`, in a fresh virtual environment: the mock, `lint`, `spec`
-and `report` work, and a subcommand that needs the `[contract]` extra (`contract`; `fuzz` and `replay` when
+"""The base install, `pip install callback-contract-kit`, in a fresh virtual environment: the mock, `lint`, `spec`,
+`proxy` and `report` work, and a subcommand that needs the `[contract]` extra (`contract`; `fuzz` and `replay` when
 they use it) says in one line how to install it, exit 2, no traceback."""
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ def test_base_install_lints_the_spec(base_bin: Path, tmp_path: Path) -> None:
     """`callback-kit lint` checks the kit's own spec and finds it usable."""
     result = base_run(base_bin, tmp_path / "cwd", "callback-kit", "lint")
     assert result.returncode == 0, shown(result)
+
+
+def test_base_install_has_the_proxy(base_bin: Path, tmp_path: Path) -> None:
+    """`callback-kit proxy --help` works without the contract extra: the proxy is part of the base install."""
+    result = base_run(base_bin, tmp_path / "cwd", "callback-kit", "proxy", "--help")
+    assert result.returncode == 0, shown(result)
+    assert "--upstream" in result.stdout
 
 
 def test_base_install_prints_the_matcher_spec(base_bin: Path, tmp_path: Path) -> None:

@@ -82,6 +82,9 @@ def test_accepted_divergences_pass_the_profile_and_one_more_bug_fails_it(tmp_pat
     for check, numbers in known.items():
         assert numbers <= EXPECTED[check], (check, numbers)
     assert "  FAIL  " not in run.output.split("failures by cause:", 1)[-1]
+    progress = run.output.split("\ncheck ", 1)[0]  # the lines printed as each check finishes
+    assert "  FAIL  " not in progress, progress
+    assert progress.count("  KNOWN (#") == len(known), progress
 
     app = broken_servers.replay_with_other_body(tmp_path, broken_servers.matcher_parity(as_served=True))
     with serving(app) as url:

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from callback_kit.cli import CONTRACT_EXTRA
 from tests.broken_servers import mock, serving
 from tests.cli_support import KIT, Served, environment, kit, one_line
 from tests.proxy_support import OPEN_ID, RESOLVE, TOKEN
 
+# `callback-kit` as the base install runs it: every package of the `[contract]` extra unimportable.
+BASE_INSTALL = (
+    sys.executable,
+    "-c",
+    f"import sys, runpy; sys.modules.update(dict.fromkeys({CONTRACT_EXTRA!r})); "
+    "runpy.run_module('callback_kit', run_name='__main__', alter_sys=True)",
+)
 
-def test_the_proxy_forwards_a_callback_unchanged_and_stops_with_exit_0(tmp_path: Path) -> None:
-    """Banner with the bound address, one callback answered with the upstream's headers only, SIGTERM: exit 0."""
+
+@pytest.mark.parametrize("command", [KIT, BASE_INSTALL], ids=["with the contract extra", "base install"])
+def test_the_proxy_forwards_a_callback_unchanged_and_stops_with_exit_0(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Banner with the bound address, one callback answered with the upstream's headers only, SIGTERM: exit 0;
+    the base install (no `[contract]` extra) runs it too."""
     out, err = tmp_path / "proxy.out", tmp_path / "proxy.err"
     with serving(mock()) as upstream, open(out, "wb") as stdout, open(err, "wb") as stderr:
         process = subprocess.Popen(
-            [*KIT, "proxy", "--upstream", upstream, "--port", "0"],
+            [*command, "proxy", "--upstream", upstream, "--port", "0"],
             cwd=tmp_path, env=environment(), stdout=stdout, stderr=stderr, start_new_session=True,
         )  # fmt: skip
         proxy = Served(process, out, err)

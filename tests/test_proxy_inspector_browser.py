@@ -32,7 +32,8 @@ STATUS_CELLS = (
 def test_the_proxy_inspector_names_each_violation_in_the_report_and_marks_its_entry(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """A replayed refusal without X-Request-Id: the report lists each check, and the journal row has violations."""
+    """A replayed refusal (stored without its X-Request-Id): the report lists each check it breaks, and the
+    journal row says it has violations."""
     require_browser()
     with (
         proxied(stores_failed_responses(Path("."))) as both,

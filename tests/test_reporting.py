@@ -11,9 +11,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from callback_kit.contract.exchange import Exchange
-from callback_kit.reporting import JUnitCase, Progress, exchange_curl, redact, word, write_junit
-from callback_kit.reporting.curl import printf_bytes
+from callback_kit.reporting.curl import exchange_curl, printf_bytes, word
 from callback_kit.reporting.har import write_exchanges
+from callback_kit.reporting.junit import JUnitCase, write_junit
+from callback_kit.reporting.progress import Progress
+from callback_kit.reporting.redact import redact
 
 TOKEN = "acme-integration-token"
 SECRETS = {TOKEN: "CALLBACK_KIT_TOKEN"}

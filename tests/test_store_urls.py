@@ -47,6 +47,19 @@ def test_malformed_redis_url_is_refused() -> None:
         open_store("redis://h:abc/0")
 
 
+@pytest.mark.parametrize("database", ["abc", "-1", "1.5"])
+def test_redis_database_that_is_no_number_is_refused(database: str) -> None:
+    """A Redis database must be a number: redis-py would otherwise use database 0 without a word."""
+    with pytest.raises(StoreURLError, match=f'the database "{database}" must be a number, as redis://HOST:PORT/DB'):
+        check_location(f"redis://127.0.0.1:6379/{database}")
+
+
+def test_empty_redis_namespace_is_refused() -> None:
+    """`?namespace=` with nothing after it is refused, not read as the default namespace."""
+    with pytest.raises(StoreURLError, match='namespace must be one or more letters, digits, "-" or "_"'):
+        check_location("redis://127.0.0.1:6379/9?namespace=")
+
+
 def test_unknown_scheme_lists_the_known_ones() -> None:
     """An unknown scheme names the three a store can have, with examples."""
     with pytest.raises(StoreURLError, match=r"must start with memory://, sqlite:/// or redis://, e\.g\. "):

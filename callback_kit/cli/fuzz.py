@@ -15,13 +15,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from callback_kit.cli.parser import number_in
+from callback_kit.contract_tests.config import SEEDS
 from callback_kit.contract_tests.fuzz.cases import Case, write_jsonl
 from callback_kit.contract_tests.fuzz.errors import FuzzError
 from callback_kit.contract_tests.fuzz.generate import KINDS, FuzzSettings, MiB, iter_cases
 from callback_kit.contract_tests.fuzz.har import write_har
 from callback_kit.contract_tests.fuzz.shell import write_script
 from callback_kit.contract_tests.fuzz.spec import Operation
-from callback_kit.reporting import Progress
+from callback_kit.reporting.paths import UnwritablePath, writable_folder
+from callback_kit.reporting.progress import Progress
 
 FORMATS = {"jsonl": "cases.jsonl", "sh": "cases.sh", "har": "cases.har"}
 FILES = tuple(FORMATS.values())
@@ -30,7 +33,13 @@ DEFAULT_FORMATS = ",".join(FORMATS)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=300, metavar="N", help="how many cases to write")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="the seed; the same seed gives the same files")
+    parser.add_argument(
+        "--seed",
+        type=number_in(int, *SEEDS),
+        default=0,
+        metavar="N",
+        help="the seed; the same seed gives the same files",
+    )
     parser.add_argument("--kind", choices=KINDS, default="all", help="positive, negative or all (2 in 5 positive)")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="folder to write the files into")
     parser.add_argument(
@@ -72,13 +81,14 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     try:
+        writable_folder("--out", args.out)
         cases = []
         with Progress("fuzz", settings.count, verb="cases", counts=False) as progress:
             for case in iter_cases(settings):
                 cases.append(case)
                 progress.advance()
         write_files(cases, settings, args.out, formats)
-    except (FuzzError, OSError) as exc:
+    except (FuzzError, UnwritablePath, OSError) as exc:
         print(f"callback-kit fuzz: {exc}", file=sys.stderr)
         return 2
     positives = sum(case.kind == "positive" for case in cases)

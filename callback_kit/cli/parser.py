@@ -11,9 +11,11 @@ What each parser gets without its subcommand asking:
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+Number = TypeVar("Number", int, float)
 
 # The words that stand for a value in every subcommand's help.
 METAVARS = (
@@ -112,6 +114,27 @@ class KitParser(argparse.ArgumentParser):
         action.default = value
         action.required = False
         return None
+
+
+def number_in(
+    kind: type[Number], low: Number, high: Number, *, above_low: bool = False, unit: str = ""
+) -> Callable[[str], Number]:
+    """An option type: a number of `kind` from `low` (or above it, with `above_low`) to `high`, else a usage error."""
+
+    def convert(text: str) -> Number:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a {'whole ' if kind is int else ''}number, got {text!r}"
+            ) from None
+        if not ((low < value if above_low else low <= value) and value <= high):  # NaN is in no range
+            bounds = f"more than {low} and at most {high}" if above_low else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}{unit}, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
 
 
 def infer_metavar(flag: str, dest: str | None, kind: Any, help_text: str | None) -> str | None:

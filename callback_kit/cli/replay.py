@@ -14,11 +14,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from callback_kit.cli.parser import number_in
+from callback_kit.contract_tests.config import MAX_TIMEOUT
 from callback_kit.contract_tests.fuzz.cases import read_jsonl
 from callback_kit.contract_tests.fuzz.errors import FuzzError
 from callback_kit.contract_tests.fuzz.replay import ReplaySettings, replay
 from callback_kit.contract_tests.fuzz.report import summary, unexpected_listing, write_junit
-from callback_kit.reporting import Progress
+from callback_kit.reporting.paths import UnwritablePath, writable_file
+from callback_kit.reporting.progress import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", required=True, metavar="TOKEN", help="a bearer token that may process callbacks")
     parser.add_argument("--junit", type=Path, default=None, metavar="PATH", help="also write a JUnit XML report here")
     parser.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="seconds to wait for each answer"
+        "--timeout",
+        type=number_in(float, 0, MAX_TIMEOUT, above_low=True, unit=" seconds"),
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds to wait for each answer",
     )
     parser.add_argument(
         "--check-headers",
@@ -47,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         spec_path=args.spec,
     )
     try:
+        if args.junit is not None:
+            writable_file("--junit", args.junit)  # before any case is sent, as `contract` checks its reports
         cases = read_jsonl(args.cases)
         if not cases:
             raise FuzzError(f"{args.cases} holds no cases")
@@ -54,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             verdicts = replay(cases, settings, lambda _done, _total, odd: progress.advance(note=f", {odd} unexpected"))
         if args.junit is not None:
             write_junit(verdicts, args.junit)
-    except (FuzzError, OSError) as exc:
+    except (FuzzError, UnwritablePath, OSError) as exc:
         print(f"callback-kit replay: {exc}", file=sys.stderr)
         return 2
     print(summary(verdicts))

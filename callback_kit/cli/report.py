@@ -21,6 +21,7 @@ SIDES = (
     ("violations", "Answers that break the contract (the server's)"),
     ("clientViolations", "Requests that break the contract (the clients')"),
 )
+SHOWN_CHARS = 200  # of a body that is no report (another server's HTML page): enough to recognise it
 
 
 class ReportUnavailable(RuntimeError):
@@ -59,18 +60,32 @@ def fetch(base_url: str, admin_token: str, timeout: float = 10.0) -> dict[str, A
     try:
         answer = httpx.get(url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise ReportUnavailable(f"cannot reach {url}: {exc or type(exc).__name__}") from exc
+        raise ReportUnavailable(f"cannot reach {url}: {_one_line(str(exc)) or type(exc).__name__}") from exc
     if answer.status_code == 401:
         raise ReportUnavailable(f"{url} refused the admin token (401): pass the mock's --admin-token")
+    if answer.status_code == 404:
+        raise ReportUnavailable(
+            f"{url} answered 404, no report there (is it callback-kit's mock or proxy?): {_shown(answer)}"
+        )
     if answer.status_code != 200:
-        raise ReportUnavailable(f"{url} answered {answer.status_code}: {answer.text[:200]}")
+        raise ReportUnavailable(f"{url} answered {answer.status_code}: {_shown(answer)}")
     try:
         report = answer.json()
     except ValueError:
-        raise ReportUnavailable(f"{url} did not answer JSON: {answer.text[:200]!r}") from None
+        raise ReportUnavailable(f"{url} did not answer JSON: {_shown(answer)}") from None
     if not isinstance(report, dict) or not isinstance(report.get("findings"), int):
         raise ReportUnavailable(f"{url} did not answer a retry report (no findings count)")
     return report
+
+
+def _shown(answer: httpx.Response) -> str:
+    """A body that is no report, as one line of at most `SHOWN_CHARS` characters."""
+    return _one_line(answer.text)
+
+
+def _one_line(text: str) -> str:
+    squashed = " ".join(text.split())
+    return squashed if len(squashed) <= SHOWN_CHARS else squashed[: SHOWN_CHARS - 1] + "…"
 
 
 def render(report: dict[str, Any], out: TextIO) -> None:

@@ -62,6 +62,11 @@ class Exchange:
         body = self.json()
         return str(body.get("message", "")) if isinstance(body, dict) else ""
 
+    def excerpt(self, limit: int = 300) -> str:
+        """The answer's body on one line (runs of whitespace squashed), cut at `limit` characters with '…'."""
+        text = " ".join(self.body.decode("utf-8", "replace").split())
+        return text if len(text) <= limit else f"{text[:limit]}…"
+
     @property
     def path(self) -> str:
         """The request's path, percent-decoded."""

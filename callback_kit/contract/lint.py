@@ -16,20 +16,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from openapi_spec_validator import validate as validate_openapi
 
 from callback_kit.contract.idempotency import idempotency_contract
 from callback_kit.contract.refs import RefError, resolve
 from callback_kit.contract.responses import error_codes
 from callback_kit.contract.schemas import validator
-from callback_kit.contract.spec import CALLBACK_PATH, ContractError, callback_operation, default_spec_path, load_spec
+from callback_kit.contract.spec import (
+    CALLBACK_PATH,
+    ContractError,
+    SpecProblem,
+    callback_operation,
+    default_spec_path,
+    read_spec,
+)
+
+__all__ = ["SpecProblem", "check_spec", "lint_main"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-class SpecProblem(ValueError):
-    """The spec cannot be read at all, or is no OpenAPI document."""
 
 
 def lint_main(path: Path | None) -> int:
@@ -50,19 +54,7 @@ def lint_main(path: Path | None) -> int:
 
 def check_spec(path: Path) -> list[str]:
     """Every problem of the spec at `path`, as messages naming the place; empty when it is usable."""
-    try:
-        spec = load_spec(path)
-    except OSError as exc:
-        raise SpecProblem(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ContractError as exc:  # YAML, but no mapping at the top
-        raise SpecProblem(str(exc)) from None
-    except UnicodeDecodeError:
-        raise SpecProblem(f"{path} is not an OpenAPI document: not UTF-8 text") from None
-    except (yaml.YAMLError, ValueError) as exc:
-        raise SpecProblem(f"{path} is not an OpenAPI document: {_first_line(exc)}") from None
-    if "openapi" not in spec:
-        found = "swagger: 2.0, which the kit does not read" if "swagger" in spec else "no `openapi` field"
-        raise SpecProblem(f"{path} is not an OpenAPI document ({found}), e.g. openapi: 3.0.3 at the top")
+    spec = read_spec(path)
     try:
         validate_openapi(spec)
     except Exception as exc:  # the validator raises several unrelated types; all mean "invalid"
@@ -83,15 +75,6 @@ def _has_callback_operation(spec: dict[str, Any]) -> bool:
     except ContractError:
         return False
     return True
-
-
-def _first_line(exc: Exception) -> str:
-    """A parser's message on one line (PyYAML spreads its own over several, with the place last)."""
-    mark = getattr(exc, "problem_mark", None)
-    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"not YAML or JSON ({reason} at line {mark.line + 1}, column {mark.column + 1})"
-    return reason
 
 
 def _idempotency_problems(spec: dict[str, Any]) -> list[str]:

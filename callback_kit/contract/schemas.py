@@ -12,15 +12,31 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 
 from callback_kit.contract.refs import inline
 
+# The spelling nearly every client sends (UTC, upper-case T and Z): already its own UTC spelling once checked.
+_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z", re.ASCII)
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
 
 
 def parse_rfc3339(text: str) -> str | None:
     """The UTC RFC 3339 spelling of `text`, or None when it is not an RFC 3339 date-time."""
+    if _UTC.match(text):
+        # No offset to apply: only the fields need checking (Feb 30, hour 24 and second 60 are refused).
+        try:
+            day = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]))
+            day.replace(hour=int(text[11:13]), minute=int(text[14:16]), second=int(text[17:19]))
+        except ValueError:
+            return None
+        return text
+    return parse_general(text)
+
+
+def parse_general(text: str) -> str | None:
+    """`parse_rfc3339` for any spelling: an offset, a lower-case t or z (the slower, general way)."""
     match = _RFC3339.match(text)
     if match is None:
         return None
@@ -71,18 +87,61 @@ OpenAPIValidator = validators.extend(
     Draft4Validator,
     {"type": _nullable(Draft4Validator.VALIDATORS["type"]), "enum": _nullable(Draft4Validator.VALIDATORS["enum"])},
 )
-_CACHE: dict[tuple[int, int], tuple[Any, Any, Draft4Validator]] = {}
+
+
+class _Compiled:
+    """One cache entry: it keeps `schema` and `spec` alive, so that no other object can take their ids."""
+
+    __slots__ = ("fast", "schema", "slow", "spec")
+
+    def __init__(self, schema: dict[str, Any], spec: dict[str, Any] | None) -> None:
+        self.schema, self.spec = schema, spec
+        compiled = inline(spec, schema, drop=frozenset({"example"})) if spec is not None else schema
+        self.slow = OpenAPIValidator(compiled, format_checker=FORMATS)
+        self.fast: Any = _UNBUILT
+
+    def rust(self) -> Any:
+        if self.fast is _UNBUILT:
+            try:
+                self.fast = jsonschema_rs.Draft4Validator(
+                    self.slow.schema, validate_formats=True, formats={"date-time": is_date_time}
+                )
+            except (ValueError, jsonschema_rs.ValidationError):
+                self.fast = None
+        return self.fast
+
+    def is_valid(self, instance: Any) -> bool:
+        fast = self.rust()
+        if fast is not None and fast.is_valid(instance):
+            return True
+        return bool(self.slow.is_valid(instance))
+
+
+_UNBUILT = object()
+_CACHE: dict[tuple[int, int], _Compiled] = {}
 
 
 def validator(schema: dict[str, Any], spec: dict[str, Any] | None = None) -> Draft4Validator:
-    """The validator of `schema` (its `$ref`s resolved against `spec`), built on first use and kept.
+    """The validator of `schema` (its `$ref`s resolved against `spec`), built on first use and kept."""
+    return _compiled(schema, spec).slow
 
-    The entry keeps both objects alive, so their ids cannot be taken by other objects while it exists.
+
+def is_valid(schema: dict[str, Any], instance: Any, spec: dict[str, Any] | None = None) -> bool:
+    """Whether `instance` is valid, asked first of jsonschema-rs (built on first use, about ten times faster).
+
+    It has the same draft and the same date-time check; OpenAPI's `nullable`, which it does not know, can
+    only make it refuse more, so what it refuses is asked again of the Python validator.
     """
-    key = (id(schema), id(spec))
-    entry = _CACHE.get(key)
-    if entry is None or entry[0] is not schema or entry[1] is not spec:
-        compiled = inline(spec, schema, drop=frozenset({"example"})) if spec is not None else schema
-        entry = (schema, spec, OpenAPIValidator(compiled, format_checker=FORMATS))
-        _CACHE[key] = entry
-    return entry[2]
+    return _compiled(schema, spec).is_valid(instance)
+
+
+def fast_validator(schema: dict[str, Any], spec: dict[str, Any] | None = None) -> Any:
+    """The jsonschema-rs validator `is_valid` asks first, or None when it cannot take the schema."""
+    return _compiled(schema, spec).rust()
+
+
+def _compiled(schema: dict[str, Any], spec: dict[str, Any] | None) -> _Compiled:
+    entry = _CACHE.get((id(schema), id(spec)))
+    if entry is None or entry.schema is not schema or entry.spec is not spec:
+        entry = _CACHE[(id(schema), id(spec))] = _Compiled(schema, spec)
+    return entry

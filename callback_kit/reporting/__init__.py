@@ -1,18 +1,12 @@
-"""The one reporting layer of `callback-kit contract`, `replay` and `fuzz`.
+"""The one reporting layer of `callback-kit contract`, `replay`, `fuzz` and the proxy's journal.
 
     redact    secrets replaced by the environment variable that holds them (`${CALLBACK_KIT_TOKEN}`)
     curl      shell words and curl commands that send a request again, exact bytes included
     har       HAR 1.2 logs, written entry by entry with `harfile`
     junit     JUnit XML reports, written with `junitparser`
     progress  progress of a long task: a `rich` bar with rate and ETA on a terminal, plain lines elsewhere
+    paths     report files and output folders checked writable before anything is sent or generated
 
-Only the commands of the `[contract]` extra import this package.
+The package itself imports nothing: each user imports the module it needs, so that the proxy (base install)
+can redact its journal without the `[contract]` extra that `har`, `junit` and `progress` need.
 """
-
-# ruff: noqa: I001 - `rich` first: without the [contract] extra, the console script names the extra to install.
-from callback_kit.reporting.progress import Progress
-from callback_kit.reporting.curl import exchange_curl, quote, word
-from callback_kit.reporting.junit import JUnitCase, write_junit
-from callback_kit.reporting.redact import Secrets, redact
-
-__all__ = ["JUnitCase", "Progress", "Secrets", "exchange_curl", "quote", "redact", "word", "write_junit"]

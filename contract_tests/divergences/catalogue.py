@@ -42,8 +42,9 @@ def numbers() -> frozenset[int]:
     return frozenset(d.number for d in catalogue().values())
 
 
-def parse_accepted(raw: str) -> frozenset[int]:
-    """`all`, or numbers separated by commas, as the accepted numbers; a `ConfigurationError` names a bad item."""
+def parse_accepted(raw: str, option: str = "--accept-divergences") -> frozenset[int]:
+    """`all`, or numbers separated by commas, as the accepted numbers; a `ConfigurationError` names a bad item
+    (and the option as the entry point spells it)."""
     text = raw.strip().lower()
     if not text:
         return frozenset()
@@ -54,7 +55,7 @@ def parse_accepted(raw: str) -> frozenset[int]:
         if not item.isdigit() or int(item) not in numbers():
             known_numbers = ", ".join(map(str, sorted(numbers())))
             raise ConfigurationError(
-                f"--accept-divergences: {item!r} is not a known divergence; give 'all' or some of {known_numbers}"
+                f"{option}: {item!r} is not a known divergence; give 'all' or some of {known_numbers}"
             )
         chosen.add(int(item))
     return frozenset(chosen)

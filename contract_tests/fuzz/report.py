@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from callback_kit.contract_tests.fuzz.replay import Verdict
-from callback_kit.reporting import JUnitCase
-from callback_kit.reporting import write_junit as write_junit_report
+from callback_kit.reporting.junit import JUnitCase
+from callback_kit.reporting.junit import write_junit as write_junit_report
 
 HEADINGS = ("case", "expected", "sent", "as expected", "unexpected")
 

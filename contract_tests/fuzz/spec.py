@@ -19,10 +19,10 @@ from callback_kit.contract import (
     IdempotencyContract,
     callback_operation,
     idempotency_contract,
-    load_spec,
 )
 from callback_kit.contract.refs import RefError, resolve
 from callback_kit.contract.schemas import validator
+from callback_kit.contract.spec import SpecProblem, read_spec
 from callback_kit.contract_tests.fuzz.errors import SpecUnsupported
 
 Schema = dict[str, Any]
@@ -56,10 +56,13 @@ class Operation:
     def load(cls, path: Path | None = None) -> Operation:
         """Read the callback operation of the spec at `path` (default: the kit's `openapi.yaml`)."""
         try:
-            spec = load_spec(path)
+            spec = read_spec(path)
+        except SpecProblem as exc:  # the same line `lint` shows for a file that is no spec
+            raise SpecUnsupported(str(exc)) from None
+        try:
             raw = callback_operation(spec)
             keys = idempotency_contract(spec)
-        except (ContractError, OSError) as exc:
+        except ContractError as exc:
             raise SpecUnsupported(f"cannot read the callback operation: {exc}") from None
         resolve = _resolver(spec)
         parameters = [resolve(p) for p in raw.get("parameters", [])]

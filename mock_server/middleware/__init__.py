@@ -17,7 +17,8 @@ layers after [Routing] acts on the callback operation only: `scope.CallbackLayer
     Anonymous                       (auth off) the default tenant as the caller
     Faults                          X-Mock-Fault or a rule: latency, a forced status, a lost answer
     Idempotency                     (matcher profile: here, replaying before validation)
-    [RequestValidation] → [ResponseValidation] → [Lifespan]
+    OnceValidation                  Connexion's request validation, its validators built once per operation
+    [ResponseValidation] → [Lifespan]
     Idempotency                     (published contract: here, after validation) claim, replay or 409
     CallbackEndpoint                the handler answers; the callback operation ends here
     [Context] → Connexion's handler layer (the admin API)
@@ -25,11 +26,13 @@ layers after [Routing] acts on the callback operation only: `scope.CallbackLayer
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from starlette.responses import Response
 
 from callback_kit.contract import IdempotencyContract
@@ -46,6 +49,7 @@ from callback_kit.mock_server.middleware.journal import JournalMiddleware
 from callback_kit.mock_server.middleware.media_type import MediaTypeMiddleware
 from callback_kit.mock_server.middleware.moment import MomentMiddleware
 from callback_kit.mock_server.middleware.request_id import RequestIdMiddleware
+from callback_kit.mock_server.middleware.request_validation import OnceValidationMiddleware
 from callback_kit.mock_server.middleware.served_spec import ServedSpecMiddleware
 from callback_kit.mock_server.profiles import DEFAULT_TENANT, Profile
 from callback_kit.mock_server.types import Store
@@ -102,3 +106,17 @@ def callback_stack(
         ),
         Layer(CallbackEndpoint, AFTER_VALIDATION, {"handler": handler}),
     ]
+
+
+def compose(layers: list[Layer]) -> list[Any]:
+    """Connexion's stack with the kit's layers where they belong, and its validation step set up once.
+
+    What `AsyncApp.add_middleware` would build layer by layer (the first of several at one position is the
+    outermost), with `OnceValidationMiddleware` in the place of Connexion's `RequestValidationMiddleware`.
+    """
+    composed: list[Any] = []
+    for middleware in ConnexionMiddleware.default_middlewares:
+        here = [layer for layer in layers if layer.position.value is middleware]
+        composed.extend(functools.partial(layer.middleware, **layer.options) for layer in here)
+        composed.append(OnceValidationMiddleware if middleware is RequestValidationMiddleware else middleware)
+    return composed

@@ -7,7 +7,7 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callback_kit.mock_server.handlers import CallbackHandler
-from callback_kit.mock_server.scope import CallbackLayer, buffer_body
+from callback_kit.mock_server.scope import CallbackLayer, ParsedBody, buffer_body, stashed
 
 
 class CallbackEndpoint(CallbackLayer):
@@ -23,7 +23,12 @@ class CallbackEndpoint(CallbackLayer):
         self.handler = handler
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw, receive = await buffer_body(receive)
+        parsed = stashed(scope, "body", ParsedBody)  # what validation parsed: no second parse
+        if parsed is not None:
+            body = parsed.value
+        else:
+            raw, receive = await buffer_body(receive)
+            body = json.loads(raw)
         exception_id = str(scope["path_params"]["exceptionId"])
-        response = await self.handler.handle(scope, exception_id, json.loads(raw))
+        response = await self.handler.handle(scope, exception_id, body)
         await response(scope, receive, send)

@@ -35,7 +35,7 @@ from callback_kit.mock_server.clock import Clock
 from callback_kit.mock_server.errors import BodyMismatch, Conflict, KeyInvalid, MockError, from_exception
 from callback_kit.mock_server.middleware.moment import now_of
 from callback_kit.mock_server.profiles import PUBLISHED, Profile
-from callback_kit.mock_server.scope import CallbackLayer, buffer_body, stash, stashed
+from callback_kit.mock_server.scope import CallbackLayer, ParsedBody, buffer_body, parsed_body, stash, stashed
 from callback_kit.mock_server.types import Claimed, Completion, InFlight, Principal, Replay, Store, StoredResponse
 
 Apply = Callable[[], Awaitable[None]]
@@ -60,10 +60,11 @@ def claim_of(scope: Scope) -> Claim | None:
     return stashed(scope, "claim", Claim)
 
 
-def fingerprint(body: bytes) -> str:
+def fingerprint(body: bytes, parsed: ParsedBody | None = None) -> str:
     """The body's identity: canonical JSON, so key order and white space do not make a different request."""
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        value = parsed.value if parsed is not None else json.loads(body)
+        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (ValueError, RecursionError):
         return hashlib.sha256(body).hexdigest()
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
@@ -105,7 +106,7 @@ class IdempotencyMiddleware(CallbackLayer):
             key = "hash:" + hashlib.sha256(body).hexdigest()
         principal = principal_of(scope)
         scope_key = self._scope_key(scope, principal, key)
-        print_ = fingerprint(body)
+        print_ = fingerprint(body, parsed_body(scope, body))
         now = await now_of(scope, self.clock)
         outcome = await self.store.claim(scope_key, print_, now, self.contract.in_flight_ttl)
         if isinstance(outcome, InFlight):

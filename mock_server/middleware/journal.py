@@ -23,7 +23,7 @@ from callback_kit.mock_server.errors import MockError, from_exception
 from callback_kit.mock_server.faults import fault_of
 from callback_kit.mock_server.middleware.idempotency import claim_of, fingerprint
 from callback_kit.mock_server.middleware.moment import later_of
-from callback_kit.mock_server.scope import CallbackLayer, exception_id, request_id, stashed
+from callback_kit.mock_server.scope import CallbackLayer, exception_id, parsed_body, request_id, stashed
 from callback_kit.mock_server.types import Store
 
 BODY_LIMIT = 16 * 1024
@@ -102,7 +102,7 @@ class JournalMiddleware(CallbackLayer):
             "idempotencyKey": key,
             "keyHeader": next((n.decode() for n in self._key_headers if n in headers), None),
             "body": body[:BODY_LIMIT].decode("utf-8", "replace"),
-            "fingerprint": claim.fingerprint if claim else fingerprint(body) if body else None,
+            "fingerprint": claim.fingerprint if claim else _fingerprint(scope, body),
             "status": answer["status"],
             "code": answer.get("code"),
             "message": answer.get("message"),
@@ -118,6 +118,10 @@ class JournalMiddleware(CallbackLayer):
             await self.store.append_journal(entry)
         except MockError as exc:
             log.warning("journal entry %s not written: %s", entry["requestId"], exc.message)
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str | None:
+    return fingerprint(body, parsed_body(scope, body)) if body else None
 
 
 def _error_fields(body: bytes) -> dict[str, Any]:

@@ -40,10 +40,8 @@ def open_store(url: str) -> Store:
         from callback_kit.mock_server.stores.redis import RedisStore
 
         parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        namespace = query.pop("namespace", "callback-kit")
-        if not namespace.replace("-", "").replace("_", "").isalnum():
-            raise StoreURLError(f'Store URL "{describe(url)}": namespace must be letters, digits, "-" or "_"')
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        namespace = _redis_namespace(url, query.pop("namespace", "callback-kit"))
         try:
             return RedisStore(urlunsplit(parts._replace(query=urlencode(query))), namespace=namespace)
         except ValueError as exc:  # redis-py refuses a malformed URL (a port that is not a number, ...)
@@ -72,6 +70,15 @@ def sqlite_path(url: str) -> Path:
     return Path("/" + path.lstrip("/"))
 
 
+def _redis_namespace(url: str, namespace: str) -> str:
+    if not namespace.replace("-", "").replace("_", "").isalnum():
+        raise StoreURLError(
+            f'Store URL "{describe(url)}": namespace must be one or more letters, digits, "-" or "_", '
+            "e.g. ?namespace=team-a"
+        )
+    return namespace
+
+
 def describe(url: str) -> str:
     """The URL as messages show it: SQLite in its one spelling, a Redis password hidden."""
     parts = urlsplit(url)
@@ -85,8 +92,19 @@ def describe(url: str) -> str:
 
 
 def check_location(url: str) -> None:
-    """Refuse a SQLite file whose folder does not exist (the backend would wait for it, answering 503)."""
-    if urlsplit(url).scheme != "sqlite":
+    """Refuse a SQLite file whose folder does not exist (the backend would wait for it, answering 503), and a
+    Redis database that is no number (redis-py would quietly use database 0)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss"):
+        database = parts.path.strip("/")
+        if database and not database.isdigit():
+            raise StoreURLError(
+                f'Store URL "{describe(url)}": the database "{database}" must be a number, as redis://HOST:PORT/DB, '
+                "e.g. redis://127.0.0.1:6379/1"
+            )
+        open_store(url)  # the namespace, the port: everything redis-py would refuse later
+        return
+    if parts.scheme != "sqlite":
         return
     path = sqlite_path(url)
     if path.is_dir():

@@ -14,21 +14,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from callback_kit.mock_server.errors import ClaimLost, NotFound, StoreUnavailable
-from callback_kit.mock_server.stores._codec import (
-    CLAIM_LOST,
-    dump_exception,
-    dump_response,
-    load_exception,
-    load_response,
-    public_record,
-)
+from callback_kit.mock_server.stores import _sqlite_rows as layout
+from callback_kit.mock_server.stores._codec import CLAIM_LOST, dump_response, load_response, public_record
 from callback_kit.mock_server.types import (
     Claimed,
     ClaimOutcome,
@@ -42,20 +35,9 @@ from callback_kit.mock_server.types import (
 )
 
 BUSY_TIMEOUT_SECONDS = 5.0
+TRIM_EVERY = 64  # journal appends between two trims
 COUNTER_GRACE_SECONDS = 86_400.0
 """How long a finished rate-limit window is kept: only a clock turned back by more than this forgets hits."""
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS exceptions (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, record TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS idempotency (scope_key TEXT PRIMARY KEY, state TEXT NOT NULL,"
-    " token TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,"
-    " response TEXT)",
-    "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, window_end REAL NOT NULL, hits INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS counters_by_window_end ON counters (window_end)",
-    "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-_TABLES = ("exceptions", "idempotency", "journal", "counters", "settings")
 
 
 class SQLiteStore:
@@ -71,35 +53,27 @@ class SQLiteStore:
     async def seed(self, records: list[ExceptionRecord], *, replace: bool) -> None:
         with self._transaction() as db:
             if replace:
-                for table in _TABLES:
+                for table in layout.TABLES:
                     db.execute(f"DELETE FROM {table}")
-            db.executemany(
-                "INSERT OR IGNORE INTO exceptions (id, tenant, record) VALUES (?, ?, ?)",
-                [(r.id, r.tenant, dump_exception(r)) for r in records],
-            )
+            layout.seed(db, records)
 
     async def get_exception(self, tenant: TenantId | None, exception_id: ExceptionId) -> ExceptionRecord | None:
         with self._reading() as db:
             row = db.execute("SELECT tenant, record FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
-        if row is None or (tenant is not None and row[0] != tenant):
-            return None
-        return load_exception(row[1])
+            if row is None or (tenant is not None and row[0] != tenant):
+                return None
+            return layout.whole(db, row[1], exception_id)
 
     async def list_exceptions(self, tenant: TenantId | None) -> list[ExceptionRecord]:
         with self._reading() as db:
-            rows = db.execute(
-                "SELECT record FROM exceptions WHERE ?1 IS NULL OR tenant = ?1 ORDER BY rowid", (tenant,)
+            found = db.execute(
+                "SELECT id, record FROM exceptions WHERE ?1 IS NULL OR tenant = ?1 ORDER BY rowid", (tenant,)
             ).fetchall()
-        return [load_exception(text) for (text,) in rows]
+            return [layout.whole(db, text, exception_id) for exception_id, text in found]
 
     async def put_exception(self, record: ExceptionRecord) -> None:
         with self._transaction() as db:
-            # An upsert, not INSERT OR REPLACE: the row keeps its rowid, so the listing order stays put.
-            db.execute(
-                "INSERT INTO exceptions (id, tenant, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE"
-                " SET tenant = excluded.tenant, record = excluded.record",
-                (record.id, record.tenant, dump_exception(record)),
-            )
+            layout.put(db, record)
 
     async def apply(
         self,
@@ -108,41 +82,45 @@ class SQLiteStore:
         transition: Transition,
         completion: Completion | None,
     ) -> ExceptionRecord:
+        """Its history holds only the entries this call added (the store keeps the rest apart)."""
         with self._transaction() as db:
-            row = db.execute("SELECT tenant, record FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
-            if row is None or row[0] != tenant:
+            found = layout.current(db, exception_id)
+            if found is None or found[0] != tenant:
                 raise NotFound("exception not found")
-            if completion is not None and not _holds(db, completion.scope_key, completion.token):
+            # Completing first checks the claim in the same statement; a refused transition rolls it back.
+            if completion is not None and not _store_completion(db, completion):
                 raise ClaimLost(CLAIM_LOST)
-            updated = transition(load_exception(row[1]))
-            db.execute(
-                "UPDATE exceptions SET tenant = ?, record = ? WHERE id = ?",
-                (updated.tenant, dump_exception(updated), exception_id),
-            )
-            if completion is not None:
-                _store_completion(db, completion)
+            updated = transition(found[1])
+            layout.update(db, updated)
         return updated
 
     async def claim(self, scope_key: str, fingerprint: str, now: float, in_flight_ttl: float) -> ClaimOutcome:
-        with self._transaction() as db:
-            row = db.execute(
-                "SELECT state, fingerprint, expires_at, response FROM idempotency WHERE scope_key = ?",
-                (scope_key,),
-            ).fetchone()
-            if row is not None and row[2] > now:
-                state, stored_fingerprint, expires_at, response = row
-                if state == "complete":
-                    return Replay(load_response(json.loads(response)), stored_fingerprint)
-                return InFlight(max(0.0, expires_at - now))
-            token = uuid.uuid4().hex
-            db.execute(
+        token = uuid.uuid4().hex
+        with self._reading() as db:
+            # One statement, atomic on its own: take the key when it is free or expired (a fresh key: nothing
+            # else to do); else the next statement says what holds it.
+            taken = db.execute(
                 "INSERT INTO idempotency (scope_key, state, token, fingerprint, created_at, expires_at)"
-                " VALUES (?, 'in_flight', ?, ?, ?, ?) ON CONFLICT (scope_key) DO UPDATE SET"
+                " VALUES (?1, 'in_flight', ?2, ?3, ?4, ?5) ON CONFLICT (scope_key) DO UPDATE SET"
                 " state = excluded.state, token = excluded.token, fingerprint = excluded.fingerprint,"
-                " created_at = excluded.created_at, expires_at = excluded.expires_at, response = NULL",
+                " created_at = excluded.created_at, expires_at = excluded.expires_at, response = NULL"
+                " WHERE idempotency.expires_at <= ?4",
                 (scope_key, token, fingerprint, now, now + in_flight_ttl),
+            ).rowcount
+            row = (
+                None
+                if taken
+                else db.execute(
+                    "SELECT state, fingerprint, expires_at, response FROM idempotency WHERE scope_key = ?", (scope_key,)
+                ).fetchone()
             )
-        return Claimed(token)
+        if row is None:
+            # Taken, or (in the instant between the two statements) released by its holder: ours either way.
+            return Claimed(token) if taken else await self.claim(scope_key, fingerprint, now, in_flight_ttl)
+        state, stored_fingerprint, expires_at, response = row
+        if state == "complete":
+            return Replay(load_response(json.loads(response)), stored_fingerprint)
+        return InFlight(max(0.0, expires_at - now))
 
     async def complete(self, completion: Completion) -> bool:
         with self._transaction() as db:
@@ -177,13 +155,16 @@ class SQLiteStore:
         ]
 
     async def append_journal(self, entry: dict[str, Any]) -> None:
-        with self._transaction() as db:
+        with self._reading() as db:
             cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry, separators=(",", ":")),))
-            # Keep the newest `journal_limit` rows. Sequence numbers only grow, so the cut is one index range
-            # (an OFFSET over the cap would walk 10,000 rows on every request).
-            db.execute("DELETE FROM journal WHERE seq <= ?", ((cursor.lastrowid or 0) - max(0, self._journal_limit),))
+            seq = cursor.lastrowid or 0
+            if seq % TRIM_EVERY == 0 or self._journal_limit < TRIM_EVERY:
+                # The oldest beyond the limit go in one index range, every TRIM_EVERY entries (reads stop at
+                # the limit meanwhile): most callbacks write one row in one statement.
+                db.execute("DELETE FROM journal WHERE seq <= ?", (seq - max(0, self._journal_limit),))
 
     async def journal(self, limit: int) -> list[dict[str, Any]]:
+        limit = min(limit, self._journal_limit)
         if limit <= 0:
             return []
         with self._reading() as db:
@@ -254,7 +235,7 @@ class SQLiteStore:
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection for one SELECT, which SQLite runs as its own consistent snapshot."""
+        """The connection for statements that each stand alone (SQLite runs each as its own transaction)."""
         with self._lock, self._unavailable_on_error():
             yield self._connect()
 
@@ -272,15 +253,7 @@ class SQLiteStore:
             return self._connection
         db = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
-            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            _use_wal(db)
-            # In WAL mode NORMAL syncs at checkpoints only: a committed transaction survives the process being
-            # killed (it is in the WAL file, in the OS's cache), but a power loss may take the last few back.
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                db.execute(statement)
-            db.execute("COMMIT")
+            layout.prepare(db, BUSY_TIMEOUT_SECONDS)
         except BaseException:
             db.close()
             raise
@@ -293,31 +266,6 @@ class SQLiteStore:
             with suppress(sqlite3.Error):
                 self._connection.close()
             self._connection = None
-
-
-def _use_wal(db: sqlite3.Connection) -> None:
-    """Switch the file to WAL mode (a no-op once it is), waiting up to the busy timeout for other connections.
-
-    SQLite answers this PRAGMA "database is locked" at once, without its busy handler, while another connection
-    holds a write lock, which is what happens when several workers open a new file together: so retry here.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode = WAL").fetchone()
-            return
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.01)
-
-
-def _holds(db: sqlite3.Connection, scope_key: str, token: str) -> bool:
-    row = db.execute(
-        "SELECT 1 FROM idempotency WHERE scope_key = ? AND state = 'in_flight' AND token = ?",
-        (scope_key, token),
-    ).fetchone()
-    return row is not None
 
 
 def _store_completion(db: sqlite3.Connection, completion: Completion) -> bool:

@@ -39,11 +39,9 @@ def replayed(exchange: Exchange, contract: IdempotencyContract) -> bool:
 
 def describe(exchange: Exchange, contract: IdempotencyContract) -> str:
     """Status, replay header and body, in one line."""
-    body = exchange.body.decode("utf-8", "replace")
-    body = body if len(body) <= 300 else f"{body[:300]}…"
     shown = exchange.header(contract.replay_header) or "(absent)"
     status = f"{exchange.status} {exchange.reason}".rstrip()
-    return f"{status}, {contract.replay_header}: {shown}, body {body}"
+    return f"{status}, {contract.replay_header}: {shown}, body {exchange.excerpt()}"
 
 
 def compact(value: object) -> str:
