@@ -34,10 +34,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     base = request.getfixturevalue("redis_url")
     namespace = f"test-{uuid.uuid4().hex[:12]}"
-    yield f"{base.rstrip('/')}/0?namespace={namespace}"
+    yield f"{base}?namespace={namespace}"
     import redis
 
-    client = redis.Redis.from_url(f"{base.rstrip('/')}/0")
+    client = redis.Redis.from_url(base)
     keys = list(client.scan_iter(f"{namespace}:*"))
     if keys:
         client.delete(*keys)
