@@ -23,8 +23,8 @@ from uvicorn.supervisors import Multiprocess
 
 import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warning Connexion's import raises)
 from callback_kit.mock_server.app import create_app
-from callback_kit.mock_server.held import STOP_GRACE_SECONDS, CutShortMiddleware
 from callback_kit.mock_server.middleware import access_log
+from callback_kit.mock_server.middleware.cut_short import STOP_GRACE_SECONDS, CutShortMiddleware
 from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
 from callback_kit.mock_server.settings import ENV_SETTINGS, LogFormat, Settings
 from callback_kit.mock_server.startup import (

@@ -4,6 +4,7 @@ Outermost first; Connexion's own layers in brackets, the kit's from `callback_st
 layers after [Routing] acts on the callback operation only: `scope.CallbackLayer`):
 
     DropConnection                  asgi.py wraps the app in it: the lost-answer fault closes the connection
+    CutShort                        asgi.py too: a request still held when the server stops is answered 503
     [ServerError]
     AccessLog                       (unless --quiet) one line per request: the request log
     RequestId                       X-Request-Id on every answer, errors included

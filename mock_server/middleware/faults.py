@@ -54,7 +54,7 @@ class FaultMiddleware(CallbackLayer):
             raise forced_error(fault)
         if fault.action == "latency":
             # A slow server answers late even to a client gone (the timeout retry reports look for); a stop cuts
-            # the wait short after its grace (`held`), so a latency never keeps the server up.
+            # the wait short after its grace (`middleware.cut_short`), so a latency never keeps the server up.
             await asyncio.sleep(fault.delay(self.rng))
         await self.app(scope, receive, send)
 

@@ -1,7 +1,7 @@
 """`create_proxy_app(settings)`: the proxy as one ASGI app, wired from the spec, a store and the upstream.
 
 DropConnection          the lost-answer fault closes the client's connection (as around the mock)
-CutShort                a request still held when the server stops is answered 503 (`held`)
+CutShort                a request still held when the server stops is answered 503 (`middleware.cut_short`)
 AccessLog               (unless the request log is off) one line per request, as the mock writes it
 dispatch                /_mock/... and the lifespan -> the admin API (`proxy.admin`)
                         everything else -> the forwarding app (`proxy.forward`)
@@ -19,8 +19,8 @@ import callback_kit.mock_server.quiet  # noqa: F401  (first: it silences a warni
 from callback_kit.contract import idempotency_contract, load_spec
 from callback_kit.mock_server.auth import Authenticator, TokenTable
 from callback_kit.mock_server.clock import Clock
-from callback_kit.mock_server.held import CutShortMiddleware
 from callback_kit.mock_server.middleware import access_log
+from callback_kit.mock_server.middleware.cut_short import CutShortMiddleware
 from callback_kit.mock_server.middleware.drop_connection import DropConnectionMiddleware
 from callback_kit.mock_server.proxy.admin import ProxyAdmin, admin_app
 from callback_kit.mock_server.proxy.forward import Context, Forwarder

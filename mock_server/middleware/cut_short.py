@@ -17,7 +17,7 @@ from callback_kit.mock_server.errors import StoreUnavailable, render
 
 # How long a stop waits for the requests in flight before it cuts them short (the mock's and the proxy's).
 STOP_GRACE_SECONDS = 1.0
-log = logging.getLogger("callback_kit.held")
+log = logging.getLogger("callback_kit.cut_short")
 
 
 class CutShortMiddleware:
