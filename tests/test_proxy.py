@@ -204,13 +204,14 @@ def test_a_key_reused_with_another_body_follows_the_specs_policy(
 
 
 def test_a_replay_header_that_lies_is_named() -> None:
-    """A server that says a first processing was a replay breaks says_not_replayed."""
+    """A server that says a replay was a first processing breaks is_replay_of (the other lie, 'true' on a key the
+    proxy holds no answer for, cannot be told from a replay of a key it never saw answered)."""
     inner = mock()
 
     async def liar(scope: Scope, receive: Receive, send: Send) -> None:
         async def flip(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, b"true" if v == b"false" else v) for k, v in message["headers"]]
+                headers = [(k, b"false" if v == b"true" else v) for k, v in message["headers"]]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -218,7 +219,8 @@ def test_a_replay_header_that_lies_is_named() -> None:
 
     with proxied(liar) as both:
         both.callback(key="liar-1")
-        assert both.violations() == ["says_not_replayed"]
+        both.callback(key="liar-1")
+        assert both.violations() == ["is_replay_of"]
 
 
 def test_a_replayed_4xx_is_named(tmp_path: Path) -> None:

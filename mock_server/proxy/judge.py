@@ -9,7 +9,9 @@ The shapes and the answers as the spec declares them are judged on every exchang
 The idempotency clauses by what the ledger knew of the key when the request arrived:
 
     any answer of storeStatusBelow or more   not_replayed: such answers are never stored, so never replayed
-    first (below storeStatusBelow)           says_not_replayed
+    first (below storeStatusBelow)           says_not_replayed, unless it says it is a replay: the proxy holds no
+                                             first answer for the key (never seen, freed after a failed forward,
+                                             expired), so the upstream's replay is taken as the key's stored answer
     stored, same body or policy `replay`     is_replay_of the stored first answer
     stored, another body, policy `reject`    rejected_with the spec's differentBody error
     in flight                                in_flight_refused
@@ -36,6 +38,7 @@ from callback_kit.contract.checks import (
     says_not_replayed,
     status_declared,
 )
+from callback_kit.contract.checks.base import replayed
 from callback_kit.contract.checks.responses import REQUEST_ID
 from callback_kit.contract.exchange import Exchange
 from callback_kit.mock_server.proxy.ledger import Entry
@@ -70,7 +73,8 @@ def _idempotency(exchange: Exchange, entry: Entry, contract: IdempotencyContract
     if exchange.status >= below:
         found.append(not_replayed(exchange, contract, why=f"answers of {below} or more are never stored"))
     if entry.seen == "first" and exchange.status < below:
-        found.append(says_not_replayed(exchange, contract))
+        if not replayed(exchange, contract):  # a replay of an answer the proxy never held is not judged
+            found.append(says_not_replayed(exchange, contract))
     elif entry.seen == "stored" and entry.original is not None:
         if entry.same_body or contract.on_different_body == "replay":
             found.append(is_replay_of(entry.original, exchange, contract))

@@ -1,7 +1,8 @@
 """The proxy's memory of idempotency keys: the first answer the upstream gave each key, kept in the mock's store.
 
 A key is scoped as the spec's `x-idempotency.scope` says, the caller standing in for tenant and principal (the
-proxy cannot read the upstream's tokens: a digest of the credential takes their place). The store's atomic
+proxy cannot verify the upstream's tokens: a JWT's unverified tenant and subject claims, else a digest of the
+credential, take their place). The store's atomic
 "claim or replay" call tells, when a request arrives, what the upstream must answer it:
 
     first      nothing stored: a first processing (the proxy holds the key until the answer arrives)
@@ -18,6 +19,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import Literal
+
+import jwt
 
 from callback_kit.contract import IdempotencyContract
 from callback_kit.contract.exchange import Exchange
@@ -41,12 +44,30 @@ class Entry:
 
 
 def credential_of(authorization: str | None) -> str:
-    """A name for the caller that keeps its secret: the scheme and 12 hex digits of the credential's SHA-256."""
+    """A name for the caller that keeps its secret: a JWT's tenant and subject, else a digest of the credential."""
     if not authorization:
         return "anonymous"
     scheme, _, secret = authorization.strip().partition(" ")
+    named = _jwt_caller(secret.strip())
+    if named is not None:
+        return f"jwt:{named}"
     digest = hashlib.sha256(secret.strip().encode("utf-8", "surrogateescape")).hexdigest()[:12]
     return f"{scheme.lower() or 'credential'}:{digest}"
+
+
+def _jwt_caller(token: str) -> str | None:
+    """`tenant/subject` of a JWT carrying both claims (read unverified: the proxy does not hold the secret)."""
+    if token.count(".") != 2:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    tenant, subject = claims.get("tenant_id"), claims.get("sub")
+    if not isinstance(tenant, str) or not isinstance(subject, str) or not tenant or not subject:
+        return None
+    # A refreshed token (another exp) names the same caller, so its retries find the key's first answer.
+    return json.dumps([tenant, subject], separators=(",", ":"))
 
 
 class Ledger:
