@@ -31,6 +31,8 @@ from callback_kit.mock_server.types import Store
 from callback_kit.resources import fixtures_dir
 
 ADMIN_PREFIX = "/_mock"
+# A Redis database shared with a mock keeps the two apart (`?namespace=` in --store chooses another).
+NAMESPACE = "callback-kit-proxy"
 
 
 def create_proxy_app(
@@ -43,7 +45,7 @@ def create_proxy_app(
     """The proxy; `transport` reaches the upstream another way than the network (an in-process app, in tests)."""
     spec = load_spec(settings.spec_path)
     contract = idempotency_contract(spec)
-    store = store if store is not None else open_store(settings.store_url)
+    store = store if store is not None else open_store(settings.store_url, namespace=NAMESPACE)
     clock = Clock(store, clock_source)
     tokens = TokenTable.load(fixtures_dir() / "tokens.json", admin_token=settings.admin_token)
     upstream = Upstream(settings.upstream_base, transport=transport)

@@ -6,6 +6,7 @@ binding, so a port in use or a store that does not answer is one line and exit 2
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging.config
 import signal
@@ -15,12 +16,12 @@ from typing import Any
 import uvicorn
 
 from callback_kit.mock_server.asgi import Server, Stopped, Stopper, log_config, server_options
-from callback_kit.mock_server.proxy.app import create_proxy_app
+from callback_kit.mock_server.proxy.app import NAMESPACE, create_proxy_app
 from callback_kit.mock_server.proxy.settings import ProxySettings
 from callback_kit.mock_server.proxy.upstream import shown_url
 from callback_kit.mock_server.settings import Settings
 from callback_kit.mock_server.startup import StartupError, bind, bound_url, check_spec, prepare_store
-from callback_kit.mock_server.stores import describe
+from callback_kit.mock_server.stores import describe, open_store
 
 __all__ = ["StartupError", "run"]
 PREFIX = "callback-kit proxy"
@@ -53,6 +54,7 @@ def _run(settings: ProxySettings, stopper: Stopper) -> int:
     sock = bind(settings.host, settings.port)
     try:
         prepare_store(logging_settings, _say)
+        asyncio.run(_refuse_a_mocks_store(settings.store_url))
         _say(
             f"proxy on {bound_url(sock)} for {shown_url(settings.upstream_base)} "
             f"(store {describe(settings.store_url)}); "
@@ -69,6 +71,20 @@ def _run(settings: ProxySettings, stopper: Stopper) -> int:
             sock.close()
     _say("stopped")
     return 0
+
+
+async def _refuse_a_mocks_store(url: str) -> None:
+    """Refuse a store that holds a mock's exceptions: journals, fault rules and resets would mix with the mock's."""
+    store = open_store(url, namespace=NAMESPACE)
+    try:
+        held = await store.list_exceptions(None)
+    finally:
+        await store.close()
+    if held:
+        raise StartupError(
+            f"the store {describe(url)} holds a mock's state ({len(held)} exceptions): give the proxy its own, "
+            "e.g. another SQLite file or Redis database, or memory://"
+        )
 
 
 def _say(message: str, prefix: str = PREFIX) -> None:

@@ -5,7 +5,8 @@ sqlite:///ABSOLUTE/PATH     the embedded default: survives restarts, shared by t
                             (sqlite:///tmp/mock.sqlite3 is the file /tmp/mock.sqlite3; the four-slash spelling
                             sqlite:////tmp/mock.sqlite3 names the same file, and is shown in the first spelling)
 redis://HOST:PORT/DB        shared by workers and replicas behind a load balancer
-                            (`?namespace=name` keeps several mocks apart on one Redis database)
+                            (`?namespace=name` keeps several mocks apart on one Redis database; the proxy's
+                            default is `callback-kit-proxy`, the mock's `callback-kit`)
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from callback_kit.mock_server.types import Store
 
 __all__ = ["StoreURLError", "check_location", "default_store_url", "describe", "open_store", "sqlite_url"]
 
+MOCK_NAMESPACE = "callback-kit"
+
 DEFAULT_SQLITE = Path("var") / "mock.sqlite3"
 _EXAMPLE = "e.g. sqlite:///tmp/mock.sqlite3, redis://127.0.0.1:6379/0 or memory://"
 
@@ -25,8 +28,9 @@ class StoreURLError(ValueError):
     """The store URL names no known backend, is malformed, or names a place that cannot hold a store."""
 
 
-def open_store(url: str) -> Store:
-    """The store a URL names; nothing is connected until first use."""
+def open_store(url: str, *, namespace: str = MOCK_NAMESPACE) -> Store:
+    """The store a URL names (a Redis one under `namespace` unless the URL gives its own); nothing is connected
+    until first use."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         from callback_kit.mock_server.stores.memory import MemoryStore
@@ -41,7 +45,7 @@ def open_store(url: str) -> Store:
 
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        namespace = _redis_namespace(url, query.pop("namespace", "callback-kit"))
+        namespace = _redis_namespace(url, query.pop("namespace", namespace))
         try:
             return RedisStore(urlunsplit(parts._replace(query=urlencode(query))), namespace=namespace)
         except ValueError as exc:  # redis-py refuses a malformed URL (a port that is not a number, ...)
