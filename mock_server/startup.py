@@ -17,6 +17,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from callback_kit.mock_server.errors import StoreUnavailable
 from callback_kit.mock_server.settings import Settings
@@ -28,6 +29,9 @@ from callback_kit.mock_server.stores import (
     open_store,
     sqlite_path,
 )
+
+if TYPE_CHECKING:
+    from callback_kit.mock_server.auth import TokenTable
 
 POLL_SECONDS = 0.25
 BACKLOG = 2048  # uvicorn's default
@@ -133,20 +137,29 @@ def bound_url(sock: socket.socket) -> str:
 
 
 def exposure_warning(settings: Settings) -> str | None:
-    """A warning when a host beyond loopback serves credentials the kit publishes (or no auth at all)."""
+    """A warning when the mock, on a host beyond loopback, serves credentials the kit publishes (or no auth)."""
     if not _beyond_loopback(settings.host):
         return None
     from callback_kit.mock_server.auth import TokenTable
     from callback_kit.mock_server.profiles import PROFILES
-    from callback_kit.resources import fixtures_dir
 
-    published_table = TokenTable.load(fixtures_dir() / "tokens.json")
     tokens = TokenTable.load(
         settings.tokens_file or settings.fixtures_path / "tokens.json",
         jwt_secret=settings.jwt_secret,
         admin_token=settings.admin_token,
     )
     auth = PROFILES[settings.profile].auth_by_default if settings.auth is None else settings.auth
+    return published_exposure(settings.host, settings.port, tokens, auth=auth)
+
+
+def published_exposure(host: str, port: int, tokens: TokenTable, *, auth: bool) -> str | None:
+    """A warning when a host beyond loopback serves `tokens` holding what the kit publishes (or no auth at all)."""
+    if not _beyond_loopback(host):
+        return None
+    from callback_kit.mock_server.auth import TokenTable
+    from callback_kit.resources import fixtures_dir
+
+    published_table = TokenTable.load(fixtures_dir() / "tokens.json")
     published: dict[str, str] = {}  # what is published -> the option that replaces it
     if auth and set(tokens.tokens) & set(published_table.tokens):
         published["tokens"] = "--tokens"
@@ -158,12 +171,12 @@ def exposure_warning(settings: Settings) -> str | None:
         return None
     held = ([] if auth else ["auth off"]) + ([f"the published {_listed(list(published))}"] if published else [])
     fixes = ([] if auth else ["--auth on"]) + ([f"your own {_listed(list(published.values()))}"] if published else [])
-    port = f"port {settings.port}" if settings.port else "the port"
+    shown_port = f"port {port}" if port else "the port"
     can = (["send callbacks"] if not auth or set(published) - {"admin token"} else []) + (
         ["use the admin API (/_mock/)"] if "admin token" in published else []
     )
     return (
-        f"warning: listening on {settings.host} with {' and '.join(held)}: anyone who can reach {port} can "
+        f"warning: listening on {host} with {' and '.join(held)}: anyone who can reach {shown_port} can "
         f"{' and '.join(can)}; give {' and '.join(fixes)}, or --host 127.0.0.1"
     )
 

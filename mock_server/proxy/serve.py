@@ -16,14 +16,23 @@ from typing import Any
 import uvicorn
 
 from callback_kit.mock_server.asgi import Server, Stopped, Stopper, log_config, server_options
+from callback_kit.mock_server.auth import TokenTable
 from callback_kit.mock_server.proxy.app import NAMESPACE, create_proxy_app
 from callback_kit.mock_server.proxy.settings import ProxySettings
 from callback_kit.mock_server.proxy.upstream import shown_url
 from callback_kit.mock_server.settings import Settings
-from callback_kit.mock_server.startup import StartupError, bind, bound_url, check_spec, prepare_store
+from callback_kit.mock_server.startup import (
+    StartupError,
+    bind,
+    bound_url,
+    check_spec,
+    prepare_store,
+    published_exposure,
+)
 from callback_kit.mock_server.stores import describe, open_store
+from callback_kit.resources import fixtures_dir
 
-__all__ = ["StartupError", "run"]
+__all__ = ["StartupError", "exposure_warning", "run"]
 PREFIX = "callback-kit proxy"
 
 
@@ -51,6 +60,9 @@ def _run(settings: ProxySettings, stopper: Stopper) -> int:
         application = create_proxy_app(settings)
     except (OSError, ValueError) as exc:
         raise StartupError(str(exc)) from None
+    warning = exposure_warning(settings)
+    if warning:
+        _say(warning)
     sock = bind(settings.host, settings.port)
     try:
         prepare_store(logging_settings, _say)
@@ -71,6 +83,13 @@ def _run(settings: ProxySettings, stopper: Stopper) -> int:
             sock.close()
     _say("stopped")
     return 0
+
+
+def exposure_warning(settings: ProxySettings) -> str | None:
+    """The mock's warning for a host beyond loopback, on the one credential the proxy checks: its admin token."""
+    admin = TokenTable.load(fixtures_dir() / "tokens.json", admin_token=settings.admin_token).admin_token
+    # Callbacks are the upstream's to authenticate: the proxy holds no callback tokens to give away.
+    return published_exposure(settings.host, settings.port, TokenTable({}, admin, None), auth=True)
 
 
 async def _refuse_a_mocks_store(url: str) -> None:
