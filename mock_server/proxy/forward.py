@@ -20,7 +20,6 @@ import logging
 import random
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,8 @@ from callback_kit.mock_server.errors import MockError, render
 from callback_kit.mock_server.faults import HEADER, Fault, forced_error, parse_header
 from callback_kit.mock_server.middleware.faults import matching_fault, system_of
 from callback_kit.mock_server.middleware.moment import RULES
+from callback_kit.mock_server.middleware.request_id import HEADER as REQUEST_ID
+from callback_kit.mock_server.middleware.request_id import sanitise
 from callback_kit.mock_server.proxy.journal import append, journal_entry
 from callback_kit.mock_server.proxy.judge import judge
 from callback_kit.mock_server.proxy.ledger import Entry, Ledger, credential_of
@@ -72,7 +73,7 @@ class Forwarder:
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         if scope["method"] != "POST" or not CALLBACK.match(scope["path"]):
-            answer = await self._forward(scope["method"], target, scope["headers"], body)
+            answer = await self._forward(scope["method"], target, scope["headers"], body, _request_id(scope))
             await _send(send, answer)
             return
         await self._callback(scope, send, target, body)
@@ -82,15 +83,16 @@ class Forwarder:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        request_id = _request_id(scope)
         try:
             fault = await self._fault(scope, headers, body)
         except MockError as exc:  # a malformed X-Mock-Fault: the proxy's own 400
-            await _send(send, _own_answer(exc))
+            await _send(send, _own_answer(exc, request_id))
             return
         forwarded = [(k, v) for k, v in scope["headers"] if k.lower() != HEADER]
         key, key_header = self.ledger.key_of(headers)
         caller = credential_of(headers.get("authorization"))
-        entry, answer = await self._answer(scope, fault, caller, key, target, forwarded, body)
+        entry, answer = await self._answer(scope, fault, caller, key, target, forwarded, body, request_id)
         exchange = Exchange(
             "proxy", scope["method"], target, _text(forwarded), body, answer.status, answer.reason,
             _text(answer.headers), answer.decoded, wall, time.perf_counter() - started,
@@ -100,7 +102,7 @@ class Forwarder:
         violations = [] if answer.own else judge(exchange, entry, self.context.spec, self.context.contract)
         if fault is not None and fault.action == "slow_processing":
             await asyncio.sleep(fault.delay(self.rng))
-        request_id = exchange.header("x-request-id") or str(uuid.uuid4())
+        request_id = exchange.header("x-request-id") or request_id
         secrets = {s: n for s, n in ((_credential(headers), "TOKEN"), (self.context.admin_token, "ADMIN_TOKEN")) if s}
         record = journal_entry(
             exchange, at=iso(await self.context.clock.now()), request_id=request_id, caller=caller,
@@ -123,15 +125,16 @@ class Forwarder:
         target: str,
         headers: RawHeaders,
         body: bytes,
+        request_id: str,
     ) -> tuple[Entry, Answer]:
         """The answer to a callback: the forced status of a fault, or the upstream's, the key looked up first."""
         if fault is not None and fault.action == "status":
-            return Entry("none"), _own_answer(forced_error(fault))
+            return Entry("none"), _own_answer(forced_error(fault), request_id)
         if fault is not None and fault.action == "latency":
             await asyncio.sleep(fault.delay(self.rng))
         entry = await self.ledger.open(caller, scope["method"], scope["path"], key, body)
         try:
-            return entry, await self._forward(scope["method"], target, headers, body)
+            return entry, await self._forward(scope["method"], target, headers, body, request_id)
         except BaseException:
             await self.ledger.abandon(entry)  # else the key would look in flight until its TTL ends
             raise
@@ -149,26 +152,33 @@ class Forwarder:
             stash(scope, "fault", fault)
         return fault
 
-    async def _forward(self, method: str, target: str, headers: RawHeaders, body: bytes) -> Answer:
+    async def _forward(self, method: str, target: str, headers: RawHeaders, body: bytes, request_id: str) -> Answer:
         try:
             return await self.context.upstream.send(method, target, headers, body)
         except UpstreamFailed as exc:
             log.warning("%s", exc.message)
-            return _own_answer(exc)
+            return _own_answer(exc, request_id)
 
 
-def _own_answer(error: MockError) -> Answer:
-    """An answer the proxy gives itself, rendered by the mock's one error renderer (never judged)."""
+def _own_answer(error: MockError, request_id: str) -> Answer:
+    """An answer the proxy gives itself, rendered by the mock's one error renderer (never judged), with the
+    request's id (`request_id.sanitise`: the client's, else a fresh one)."""
     response = render(error)
-    headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
-    request_id = (b"x-request-id", str(uuid.uuid4()).encode())
-    return Answer(error.status, "", [*headers, request_id], bytes(response.body), own=True)
+    headers = [(k, v) for k, v in response.raw_headers if k not in (b"content-length", REQUEST_ID)]
+    stamped = (REQUEST_ID, request_id.encode("latin-1", "replace"))
+    return Answer(error.status, "", [*headers, stamped], bytes(response.body), own=True)
 
 
 async def _send(send: Send, answer: Answer) -> None:
     headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
+
+
+def _request_id(scope: Scope) -> str:
+    """The id the proxy's own answers carry, as the mock's do: the client's X-Request-Id (sanitised) or a new one."""
+    raw = next((value for name, value in scope["headers"] if name.lower() == REQUEST_ID), None)
+    return sanitise(raw.decode("latin-1") if raw is not None else None)
 
 
 def _text(headers: RawHeaders) -> tuple[tuple[str, str], ...]:
