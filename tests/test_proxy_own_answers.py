@@ -52,3 +52,14 @@ def test_an_own_answer_without_a_client_id_gets_a_fresh_one() -> None:
         answer = callback(client)
         [entry] = journal(client)
     assert answer.headers["X-Request-Id"] == entry["requestId"] != ""
+
+
+def test_a_bad_fault_header_is_journaled_with_the_clients_request_id() -> None:
+    """A malformed X-Mock-Fault is the proxy's 400, journaled (as the mock journals it), never forwarded."""
+    with proxied(mock()) as both:
+        answer = callback(both.proxy, **{"X-Request-Id": SENT, "X-Mock-Fault": "latency=nan"})
+        [entry] = journal(both.proxy)
+        forwarded = journal(both.upstream)
+    assert (answer.status_code, answer.headers["X-Request-Id"]) == (400, SENT)
+    assert (entry["requestId"], entry["status"], entry["code"], entry["violations"]) == (SENT, 400, "MTCH-0001", [])
+    assert forwarded == []

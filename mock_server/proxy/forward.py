@@ -2,7 +2,8 @@
 
 For a callback (`POST /v1/exceptions/{exceptionId}/callback`), in order:
 
-    fault     the X-Mock-Fault header (taken off the forwarded request) or the first matching rule
+    fault     the X-Mock-Fault header (taken off the forwarded request) or the first matching rule; a malformed
+              header is the proxy's own 400, journaled
     status    a forced status is answered here, never forwarded
     latency   waits, then forwards
     ledger    looks the key up (`ledger.Ledger`), forwards, keeps a first answer
@@ -84,15 +85,15 @@ class Forwarder:
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
         request_id = _request_id(scope)
-        try:
-            fault = await self._fault(scope, headers, body)
-        except MockError as exc:  # a malformed X-Mock-Fault: the proxy's own 400
-            await _send(send, _own_answer(exc, request_id))
-            return
         forwarded = [(k, v) for k, v in scope["headers"] if k.lower() != HEADER]
         key, key_header = self.ledger.key_of(headers)
         caller = credential_of(headers.get("authorization"))
-        entry, answer = await self._answer(scope, fault, caller, key, target, forwarded, body, request_id)
+        try:
+            fault = await self._fault(scope, headers, body)
+        except MockError as exc:  # a malformed X-Mock-Fault: the proxy's own 400, journaled as the mock does
+            fault, entry, answer = None, Entry("none"), _own_answer(exc, request_id)
+        else:
+            entry, answer = await self._answer(scope, fault, caller, key, target, forwarded, body, request_id)
         exchange = Exchange(
             "proxy", scope["method"], target, _text(forwarded), body, answer.status, answer.reason,
             _text(answer.headers), answer.decoded, wall, time.perf_counter() - started,
