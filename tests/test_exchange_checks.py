@@ -58,6 +58,14 @@ def test_a_request_body_that_breaks_the_spec_is_named() -> None:
     assert violation.check == "request_conforms"
 
 
+def test_a_request_body_that_is_not_utf8_is_named_even_when_it_parses() -> None:
+    """UTF-16 with a BOM is JSON to `json.loads`, but application/json is UTF-8: the client's broken clause."""
+    sent = '{"externalSystem":"JIRA","externalIssueId":"R-1","status":"RESOLVED"}'.encode("utf-16")
+    violation = request_conforms(exchange(request=sent), SPEC, CONTRACT)
+    assert violation is not None
+    assert (violation.check, "not UTF-8" in violation.title) == ("request_conforms", True)
+
+
 def test_a_key_in_flight_needs_the_409_with_retry_after() -> None:
     """409 MTCH-0018 with Retry-After keeps the clause; without it, or a fresh 200, breaks it."""
     headers = (("content-type", "application/json"), ("x-request-id", "r-1"))

@@ -58,8 +58,13 @@ def broken_rule(exchange: Exchange, spec: Spec) -> str:
     if media != "application/json":
         return f"header Content-Type: {media or 'absent'}"
     try:
-        body = json.loads(exchange.request_body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        # application/json is UTF-8 (RFC 8259 section 8.1): json.loads would also take UTF-16 and UTF-32 bytes.
+        text = exchange.request_body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body: not UTF-8 (application/json is UTF-8, RFC 8259)"
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError):
         return "body: not JSON"
     schema = body_schema(spec)
     if schema_ok(schema, body, spec):
