@@ -3,6 +3,7 @@ itself when its clause is broken, and None when it holds (what a validating prox
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -19,6 +20,8 @@ from callback_kit.contract.checks import (
     says_not_replayed,
 )
 from callback_kit.contract.exchange import Exchange
+from callback_kit.contract.refs import resolve
+from callback_kit.contract.spec import CALLBACK_PATH
 
 CONTRACT = idempotency_contract(load_spec())
 ACCEPTED = b'{"status":"accepted"}'
@@ -96,3 +99,20 @@ def test_matches_model_compares_with_the_prediction() -> None:
     assert violation is not None
     assert violation.note is not None
     assert violation.note.endswith("step")
+
+
+def test_a_spec_that_declares_the_replay_header_on_replays_only_lets_a_first_processing_omit_it() -> None:
+    """Under a contract whose 200 declares the replay header optional and only 'true' (the matcher profile's spec),
+    a first processing may omit it but must not say 'true'; under openapi.yaml it must say 'false'."""
+    derived = copy.deepcopy(load_spec())  # the loaded spec is shared: change a copy
+    header = derived["paths"][CALLBACK_PATH]["post"]["responses"]["200"]["headers"][CONTRACT.replay_header]
+    derived["paths"][CALLBACK_PATH]["post"]["responses"]["200"]["headers"][CONTRACT.replay_header] = {
+        **resolve(derived, header),
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+    replays_only = idempotency_contract(derived)
+    assert (CONTRACT.first_says_false, replays_only.first_says_false) == (True, False)
+    assert says_not_replayed(answer(replayed=None), CONTRACT) is not None
+    assert says_not_replayed(answer(replayed=None), replays_only) is None
+    assert says_not_replayed(answer(replayed="true"), replays_only) is not None

@@ -10,6 +10,8 @@ at the same seed keeps the contract, which shows the failures come from the prof
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests import broken_servers, odd_servers
@@ -114,3 +116,23 @@ def test_published_profile_keeps_the_contract_at_the_same_seed(tmp_path: Path) -
     assert run.code == 0, run.output
     assert set(run.verdicts.values()) == {"passed"}
     assert len(run.verdicts) >= len(EXPECTED)
+
+
+def test_the_profiles_own_spec_judges_its_key_and_replay_header_as_it_declares_them(tmp_path: Path) -> None:
+    """With `--spec` the matcher profile's derived spec (key required, replay header on replays only), the checks
+    that failed as #1, #2 and #3 against openapi.yaml pass or skip with the spec's reason: they read the spec."""
+    derived = tmp_path / "matcher.yaml"
+    printed = subprocess.run(
+        [sys.executable, "-m", "callback_kit", "spec", "--profile", "matcher"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    derived.write_text(printed.stdout, encoding="utf-8")
+    selection = ("--include-checks", "first_processing_says_not_replayed,key_is_optional,alias_header_is_equivalent")
+    with running_mock("memory://", tmp_path, extra=("--profile", "matcher")) as mock:
+        run = contract(tmp_path, "--base-url", mock.url, *OPTIONS, "--spec", str(derived), *selection)
+    assert run.code == 0, run.output
+    assert run.verdicts["first_processing_says_not_replayed"] == "passed", run.output
+    assert "requires X-Idempotency-Key" in run.output
+    assert "known divergence" not in run.output

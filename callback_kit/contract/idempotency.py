@@ -7,9 +7,10 @@ two cannot drift apart from each other or from the spec.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from callback_kit.contract.refs import resolve
 from callback_kit.contract.spec import CALLBACK_PATH, ContractError, callback_operation
 
 SCOPE_PARTS = ("tenant", "principal", "method", "path")
@@ -43,6 +44,10 @@ class IdempotencyContract:
     different_body: ErrorSpec
     stored: tuple[str, ...] = ("status", "body")
     """What a replay repeats of the stored answer (lower case): status and body at least."""
+    first_says_false: bool = True
+    """A first processing carries the replay header as 'false' (else, as the 200 declares it, it may omit it)."""
+    key_required: bool = False
+    """The operation requires the first key header (a request keyed by an alias alone, or by none, is invalid)."""
 
     @classmethod
     def from_block(cls, block: dict[str, Any], where: str = "x-idempotency") -> IdempotencyContract:
@@ -130,4 +135,30 @@ def idempotency_contract(spec: dict[str, Any]) -> IdempotencyContract:
     where = f"paths.{CALLBACK_PATH}.post.x-idempotency"
     if not isinstance(block, dict):
         raise ContractError(f"{where} is missing")
-    return IdempotencyContract.from_block(block, where)
+    contract = IdempotencyContract.from_block(block, where)
+    return replace(
+        contract, first_says_false=_first_says_false(spec, contract), key_required=_key_required(spec, contract)
+    )
+
+
+def _first_says_false(spec: dict[str, Any], contract: IdempotencyContract) -> bool:
+    """False only when the 200 declares the replay header optional and never 'false' (present on replays only)."""
+    ok = resolve(spec, callback_operation(spec).get("responses", {}).get("200", {}))
+    headers = ok.get("headers", {}) if isinstance(ok, dict) else {}
+    declared = next((resolve(spec, h) for n, h in headers.items() if n.lower() == contract.replay_header.lower()), None)
+    if not isinstance(declared, dict) or declared.get("required"):
+        return True
+    values = resolve(spec, declared.get("schema", {})).get("enum")
+    return not isinstance(values, list) or "false" in values
+
+
+def _key_required(spec: dict[str, Any], contract: IdempotencyContract) -> bool:
+    """Whether the operation (or its path) declares the first key header as a required parameter."""
+    operation = callback_operation(spec)
+    parameters = [*spec["paths"][CALLBACK_PATH].get("parameters", []), *operation.get("parameters", [])]
+    for parameter in (resolve(spec, raw) for raw in parameters):
+        if not isinstance(parameter, dict) or parameter.get("in") != "header":
+            continue
+        if str(parameter.get("name", "")).lower() == contract.headers[0].lower():
+            return bool(parameter.get("required"))
+    return False

@@ -38,8 +38,10 @@ def processed(exchange: Exchange, contract: IdempotencyContract, *, what: str = 
 
 
 def says_not_replayed(exchange: Exchange, contract: IdempotencyContract) -> Violation | None:
-    """A response that was just processed says so: the replay header is 'false'."""
-    if exchange.header(contract.replay_header) == "false":
+    """A response that was just processed says so: the replay header is 'false' (or, where the spec's 200 declares
+    the header only for replays, it is at least not 'true')."""
+    said = exchange.header(contract.replay_header)
+    if said == "false" or (not contract.first_says_false and said != "true"):
         return None
     return violation(
         "says_not_replayed",
