@@ -9,6 +9,7 @@ from callback_kit.contract_tests.config import flag
 from callback_kit.contract_tests.divergences import known
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.registry import Check, Context, select
+from callback_kit.contract_tests.render import table
 from callback_kit.contract_tests.results import CheckResult, Finding, Results, settle, verdict
 from callback_kit.contract_tests.runner import progress_line
 
@@ -126,3 +127,13 @@ def test_an_unknown_name_is_refused_in_the_spelling_of_the_entry_point() -> None
     """Under the plugin the refusal names `--callback-kit-include-checks`."""
     with pytest.raises(ConfigurationError, match=r"^--callback-kit-include-checks: no check"):
         select(CHECKS, ("nonesuch",), (), surface="plugin")
+
+
+def test_the_table_note_of_a_known_row_names_every_divergence_the_progress_line_names() -> None:
+    """A known row whose cases rest on different divergences names all of them in its note, as it does as it ends."""
+    row = settle(
+        CheckResult("schemathesis", "negative_data_rejection", "failed", 9, findings=[finding(6), finding(3)]), ALL
+    )
+    note = table([row], ALL)[2]
+    assert progress_line(row).startswith("  KNOWN (#3, #6) schemathesis/negative_data_rejection"), progress_line(row)
+    assert "KNOWN (#3, #6); 2 failing case(s)" in note, note
