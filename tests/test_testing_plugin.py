@@ -241,12 +241,22 @@ def test_the_marker_turns_auth_off(callback_mock: CallbackMock) -> None:
     assert httpx.post(callback_mock.callback_url(exception_id), json=body).status_code == 200
 
 
+@pytest.mark.callback_mock(auth="off")
+def test_the_marker_takes_auth_in_serves_words(callback_mock: CallbackMock) -> None:
+    """`auth="off"`, as `callback-kit serve --auth off` spells it, is `auth=False`: no token needed."""
+    exception_id = callback_mock.create_exception("OPEN")
+    body = {"externalSystem": "JIRA", "externalIssueId": "R-1", "status": "RESOLVED"}
+    assert httpx.post(callback_mock.callback_url(exception_id), json=body).status_code == 200
+    assert callback_mock.options == MockOptions(auth=False)
+    assert MockOptions(auth="on") == MockOptions(auth=True)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"profle": "matcher"}, "unknown option 'profle': the mock takes profile, auth, rate_limit"),
         ({"profile": "staging"}, "profile must be 'published' or 'matcher' (got 'staging')"),
-        ({"auth": "on"}, "auth must be True, False or None"),
+        ({"auth": "yes"}, "auth must be True or 'on', False or 'off', or None for the profile's default (got 'yes')"),
         ({"rate_limit": -1}, "rate_limit must be a whole number"),
     ],
 )
