@@ -190,6 +190,30 @@ def test_the_mock_passes_every_clause_check(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "said"),
     [
+        (
+            ("--exclude-checks", "schemathesis,idempotency,responses,side_effects,state_machine,startup"),
+            "callback-kit contract: configuration error: --exclude-checks schemathesis,idempotency,responses,"
+            "side_effects,state_machine,startup leaves no check to run (the groups: ",
+        ),
+        (
+            ("--timeout", "0"),
+            "callback-kit contract: configuration error: --timeout must be more than 0 and at most 3600 seconds, got 0",
+        ),
+    ],
+)
+def test_a_run_that_could_judge_nothing_is_refused_before_any_request(
+    options: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    """Excluding every group, or a timeout of 0, is a one-line configuration error, exit 2 (as replay words it)."""
+    run = contract(tmp_path, "--base-url", "http://127.0.0.1:9", "--token", TOKEN, *options)
+    assert run.code == 2, run.output
+    assert run.output.strip().startswith(said), run.output
+    assert len(run.output.strip().splitlines()) == 1, run.output
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
         (("--exception-reader", "mock", "--admin-token", ADMIN_TOKEN), "--exception-reader needs --exception-factory"),
         (("--exception-factory", "mock", "--exception-reader", "mock"), "--exception-factory mock needs --admin-token"),
         (("--ttl-pause", "-1"), "--ttl-pause must be between 0 and 3600 seconds"),

@@ -73,6 +73,14 @@ def results(*rows: CheckResult) -> Results:
     return made
 
 
+def test_excluding_every_check_is_a_configuration_error() -> None:
+    """A selection that leaves nothing to run is refused, naming the option and the groups."""
+    with pytest.raises(ConfigurationError, match=r"^--exclude-checks startup,schemathesis,idempotency leaves no check"):
+        select(CHECKS, (), ("startup", "schemathesis", "idempotency"))
+    with pytest.raises(ConfigurationError, match=r"^--include-checks startup with --exclude-checks startup leaves"):
+        select(CHECKS, ("startup",), ("startup",))
+
+
 def test_verdicts_and_exit_codes() -> None:
     """passed 0, partial 0 (1 with --require-all), failed 1, interrupted 130 / 143."""
     passed = CheckResult("g", "a", "passed")
