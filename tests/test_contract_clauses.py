@@ -158,6 +158,16 @@ CLAUSE_CHECKS = {
         {"retry_after_lost_answer_is_applied_once"},
         {"replay_is_applied_once"},
     ),
+    "other_tenant_acts_on_exception": (
+        "other_tenant_cannot_see_exception,key_is_scoped_by_exception",
+        {"other_tenant_cannot_see_exception"},
+        {"key_is_scoped_by_exception"},
+    ),
+    "replay_applies_again": (
+        "replay_does_not_apply_again,replay_returns_stored_response",
+        {"replay_does_not_apply_again"},
+        {"replay_returns_stored_response"},
+    ),
     "applied_twice_when_slow": (
         "burst_is_applied_once,replay_is_applied_once",
         {"burst_is_applied_once"},
