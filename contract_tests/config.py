@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from callback_kit.cli.parser import out_of_range
 from callback_kit.contract import default_spec_path
 from callback_kit.contract.spec import SpecProblem, read_spec
 from callback_kit.contract_tests.divergences.catalogue import parse_accepted
@@ -220,19 +221,16 @@ class Settings:
             raise ConfigurationError(
                 f"{named('--other-tenant-token')} must be the token of another tenant, not {named('--token')} again"
             )
-        for name, low, high in (("seed", *SEEDS), ("max_examples", 1, 100_000), ("workers", 1, 64)):
-            if not low <= given[name] <= high:
-                raise ConfigurationError(
-                    f"{named('--' + name.replace('_', '-'))} must be between {low} and {high}, got {given[name]}"
-                )
-        if not 0 < given["timeout"] <= MAX_TIMEOUT:
-            raise ConfigurationError(
-                f"{named('--timeout')} must be between 0 and {MAX_TIMEOUT} seconds, got {given['timeout']}"
-            )
-        if not 0 <= given["ttl_pause"] <= 3600:
-            raise ConfigurationError(
-                f"{named('--ttl-pause')} must be between 0 and 3600 seconds, got {given['ttl_pause']}"
-            )
+        for name, low, high, above_low, unit in (
+            ("seed", *SEEDS, False, ""),
+            ("max_examples", 1, 100_000, False, ""),
+            ("workers", 1, 64, False, ""),
+            ("timeout", 0, MAX_TIMEOUT, True, " seconds"),  # as replay's --timeout
+            ("ttl_pause", 0, 3600, False, " seconds"),
+        ):
+            problem = out_of_range(given[name], low, high, above_low=above_low, unit=unit)
+            if problem:
+                raise ConfigurationError(f"{named('--' + name.replace('_', '-'))} {problem}")
         spec = given["spec"] or default_spec_path()
         if not Path(spec).is_file():
             raise ConfigurationError(

@@ -11,6 +11,7 @@ mixed). The probe also learns the facts no single exchange shows (does the serve
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -38,6 +39,7 @@ class ProbeResult:
     violations: Mapping[str, Violation] = field(default_factory=dict)
     unusable: Mapping[str, str] = field(default_factory=dict)  # need -> why the run cannot use it
     tokens: Mapping[str, str] = field(default_factory=dict)  # option -> "accepted", or what its callback got
+    judged: Mapping[str, int] = field(default_factory=dict)  # startup check -> the probe's answers it judged
 
 
 def probe(environment: Environment) -> ProbeResult:
@@ -51,6 +53,7 @@ def probe(environment: Environment) -> ProbeResult:
     violations: dict[str, Violation] = {}
     unusable: dict[str, str] = {}
     seen: dict[str, str] = {}
+    judged: Counter[str] = Counter()
     for option, tenant in tenants:
         answer = _call(tenant, str(uuid.uuid4()), environment)
         if answer.status in (401, 403):
@@ -59,7 +62,7 @@ def probe(environment: Environment) -> ProbeResult:
                 "give a token of a tenant allowed to process callbacks"
             )
         seen[option] = _token_seen(answer, environment)
-        _declared(answer, environment, violations)
+        _declared(answer, environment, violations, judged)
     anonymous = _send(
         client, environment, "POST", callback_path(str(uuid.uuid4())), b"{}", {"Content-Type": "application/json"}
     )
@@ -68,7 +71,9 @@ def probe(environment: Environment) -> ProbeResult:
         for option, tenant in tenants:
             exception_id = environment.factory.create("OPEN", tenant.token)
             answer = _call(tenant, exception_id, environment)
-            _declared(answer, environment, violations)
+            _declared(answer, environment, violations, judged)
+            if option != token_option:
+                judged[OWN_EXCEPTION] += 1
             if answer.status != 404:
                 if option == token_option:
                     _read(environment, exception_id, tenant.token)
@@ -82,7 +87,7 @@ def probe(environment: Environment) -> ProbeResult:
             unusable["other_tenant"] = f"the other tenant cannot reach its own exceptions (startup/{OWN_EXCEPTION})"
     tokens = frozenset(filter(None, (settings.token, settings.other_tenant_token)))
     facts = Facts(auth_enforced=auth_enforced, tokens=tokens, other_tenant_token=settings.other_tenant_token)
-    return ProbeResult(facts, violations, unusable, seen)
+    return ProbeResult(facts, violations, unusable, seen, judged)
 
 
 def _token_seen(answer: Exchange, environment: Environment) -> str:
@@ -104,8 +109,11 @@ def _read(environment: Environment, exception_id: str, token: str) -> None:
         )
 
 
-def _declared(answer: Exchange, environment: Environment, violations: dict[str, Violation]) -> None:
+def _declared(
+    answer: Exchange, environment: Environment, violations: dict[str, Violation], judged: Counter[str]
+) -> None:
     """The shared `status_declared` check on a probe's answer (the first violation is kept)."""
+    judged[DECLARED] += 1
     found = None if DECLARED in violations else status_declared(answer, environment.spec, environment.contract)
     if found is None:
         return

@@ -129,6 +129,14 @@ def select(
             continue  # none of its rows is wanted
         chosen.append(item)
         rows[item.label] = None if whole and wanted == own else wanted
+    if not chosen:  # a run that judges nothing is no verdict on the contract
+        given = [
+            f"{flag(option, surface)} {','.join(names)}"
+            for option, names in (("--include-checks", include), ("--exclude-checks", exclude))
+            if names
+        ]
+        groups = ", ".join(dict.fromkeys(item.group for item in checks))
+        raise ConfigurationError(f"{' with '.join(given)} leaves no check to run (the groups: {groups})")
     return Selection(tuple(chosen), rows)
 
 

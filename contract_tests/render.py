@@ -85,7 +85,7 @@ def _note(row: CheckResult, accepted: frozenset[int]) -> str:
     if row.findings:
         unexplained = [f for f in row.findings if not f.accepted(accepted)]
         shown = unexplained[0] if unexplained else row.findings[0]
-        parts.append(shown.violation.title if row.status == "failed" else shown.label(accepted))
+        parts.append(shown.violation.title if row.status == "failed" else row.verdict)
         numbers = sorted({d.number for f in row.findings for d in f.divergences})
         if numbers and row.status == "failed":
             parts.append("known divergence " + ", ".join(f"#{n}" for n in numbers))

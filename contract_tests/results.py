@@ -12,6 +12,7 @@ A run ends in one of five verdicts, printed as its last line and written into th
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -49,9 +50,7 @@ class Finding:
 
     def label(self, numbers: frozenset[int]) -> str:
         """`FAIL`, or `KNOWN (#N)` when the run accepts the divergences behind it."""
-        if not self.accepted(numbers):
-            return "FAIL"
-        return f"KNOWN ({', '.join(f'#{n}' for n in sorted({d.number for d in self.divergences}))})"
+        return known_label(self.divergences) if self.accepted(numbers) else "FAIL"
 
 
 @dataclass
@@ -76,8 +75,13 @@ class CheckResult:
         """`PASS`, `FAIL`, ...; `KNOWN (#N)` with the accepted divergences behind a known row."""
         if self.status != "known":
             return SHOWN[self.status]
-        numbers = sorted({d.number for f in self.findings for d in f.divergences})
-        return f"KNOWN ({', '.join(f'#{n}' for n in numbers)})"
+        return known_label(d for f in self.findings for d in f.divergences)
+
+
+def known_label(divergences: Iterable[Divergence]) -> str:
+    """`KNOWN (#N, ...)` naming each accepted divergence once (the one spelling of the progress line, the table's
+    verdict and note, and the failure groups)."""
+    return f"KNOWN ({', '.join(f'#{n}' for n in sorted({d.number for d in divergences}))})"
 
 
 def settle(row: CheckResult, accepted: frozenset[int]) -> CheckResult:

@@ -88,7 +88,8 @@ def run_check(
             raise Interrupted from None
         raise
     seconds = time.monotonic() - started
-    cases = environment.recorder.count(check.label)
+    # A startup check judges the probe's answers, made before it under the probe's label.
+    cases = environment.recorder.count(check.label) + probe.judged.get(check.name, 0)
     own = CheckResult(check.group, check.name, status, cases, "; ".join(ctx.notes), seconds, findings, error)
     rows = ctx.rows if ctx.rows and status == "passed" else [own]
     accepted = environment.settings.accept_divergences

@@ -54,6 +54,10 @@ class Session:
             check_report_paths(self.settings)
         except ConfigurationError as exc:
             return self._configuration_error(exc, write_junit=False)
+        try:  # an unknown name, or a selection of nothing, is said alone and before anything is sent
+            self.selection = select(all_checks(), self.settings.include_checks, self.settings.exclude_checks)
+        except ConfigurationError as exc:
+            return self._configuration_error(exc, write_junit=True)
         self._say(banner(self.settings))
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -69,13 +73,13 @@ class Session:
 
     def _work(self) -> None:
         try:
-            selection = select(all_checks(), self.settings.include_checks, self.settings.exclude_checks)
+            selection = self.selection
+            assert selection is not None  # run() selects before it starts this thread
             self.environment = environment = open_environment(self.settings, self.stop)
             started = time.monotonic()
             found = probe(environment)
             facts = _facts(environment, found)
             self._say(f"startup: probed in {time.monotonic() - started:.1f} s; {facts}")
-            self.selection = selection
             self.progress = Progress("checks", len(selection.checks), verb="made", stream=self.out, counts=False)
             with self.progress as progress:
                 run_checks(environment, found, selection, self.results, progress.log, self.state)

@@ -10,6 +10,7 @@ store) or from the request header `X-Mock-Fault`, for that request only. Actions
 
 A rule matches on `tenant`, `exceptionId` and `externalSystem` (all optional) and fires with a
 `probability` and/or for the next `times` requests; a spent rule (`remaining` 0) stays listed until removed.
+One fault per request: the header if given, else the first rule that matches, wins its draw and has times left.
 The header form is `X-Mock-Fault: latency=250`, `latency=100-900`, `status=503`, `status=429;retry-after=5`,
 `lost-response` or `slow-processing=3000`.
 """

@@ -12,7 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callback_kit.mock_server.types import InFlight
+from callback_kit.mock_server.stores.memory import MemoryStore
+from callback_kit.mock_server.types import Completion, ExceptionRecord, InFlight, Replay, Transition
 from tests.broken_servers import CALLBACK_PATH_RE, REPLAY_HEADER, _RacyStore, _with_idempotency, mock
 
 KEY_HEADERS = (b"x-idempotency-key", b"idempotency-key")
@@ -239,6 +240,46 @@ def forgets_lost_answers(_: Path) -> ASGIApp:
     return flawed
 
 
+class _TenantBlindStore(MemoryStore):
+    """Looks an exception up by its id alone: any tenant's callback finds (and moves) another tenant's exception."""
+
+    async def get_exception(self, tenant: Any, exception_id: str) -> ExceptionRecord | None:
+        return await super().get_exception(None, exception_id)
+
+
+def other_tenant_acts_on_exception(_: Path) -> ASGIApp:
+    """Another tenant's callback on an exception is applied instead of being answered 404."""
+    return mock(store=_TenantBlindStore())
+
+
+class _ReplayWritesBackStore(MemoryStore):
+    """Keeps, with each stored answer, the exception as its callback left it, and writes it back when the answer is
+    replayed: the replay is perfect, and the callback is applied again (the exception moves back)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._left: dict[str, ExceptionRecord] = {}
+
+    async def apply(
+        self, tenant: Any, exception_id: str, transition: Transition, completion: Completion | None
+    ) -> ExceptionRecord:
+        record = await super().apply(tenant, exception_id, transition, completion)
+        if completion is not None:
+            self._left[completion.scope_key] = record
+        return record
+
+    async def claim(self, scope_key: str, fingerprint: str, now: float, in_flight_ttl: float) -> Any:
+        outcome = await super().claim(scope_key, fingerprint, now, in_flight_ttl)
+        if isinstance(outcome, Replay) and scope_key in self._left:
+            await self.put_exception(self._left[scope_key])
+        return outcome
+
+
+def replay_applies_again(_: Path) -> ASGIApp:
+    """A replay answers the stored answer but sets the exception back to what the first processing made it."""
+    return mock(store=_ReplayWritesBackStore())
+
+
 CLAUSE_FLAWS = {
     "applies_behind_replay": applies_behind_replay,
     "applied_twice_when_slow": applied_twice_when_slow,
@@ -254,4 +295,6 @@ CLAUSE_FLAWS = {
     "validation_errors_422": validation_errors_422,
     "applies_before_refusing_key": applies_before_refusing_key,
     "forgets_lost_answers": forgets_lost_answers,
+    "other_tenant_acts_on_exception": other_tenant_acts_on_exception,
+    "replay_applies_again": replay_applies_again,
 }

@@ -147,3 +147,13 @@ def test_targets_judge_each_store_on_both_first_processing_paths() -> None:
     assert "mock sqlite ×1, first processing (fresh key, 1,000 exceptions): 120 req/s = 1.20× Prism ❌" in text
     assert "p99 30.0 ms ❌" in text
     assert "mock redis ×1" in text
+
+
+def test_the_quick_run_is_given_one_duration_wherever_it_is_described() -> None:
+    """`--quick`'s help, the README and bench/README.md all say about 5 minutes."""
+    root = LUA.parent.parent
+    help_text = (root / "bench" / "run.py").read_text(encoding="utf-8")
+    assert "(about 5 min)" in help_text
+    assert "--quick: about 5\n" in (root / "README.md").read_text(encoding="utf-8")
+    assert "(about 5 minutes)" in (root / "bench" / "README.md").read_text(encoding="utf-8")
+    assert "4½" not in (root / "README.md").read_text(encoding="utf-8")

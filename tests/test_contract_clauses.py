@@ -158,6 +158,16 @@ CLAUSE_CHECKS = {
         {"retry_after_lost_answer_is_applied_once"},
         {"replay_is_applied_once"},
     ),
+    "other_tenant_acts_on_exception": (
+        "other_tenant_cannot_see_exception,key_is_scoped_by_exception",
+        {"other_tenant_cannot_see_exception"},
+        {"key_is_scoped_by_exception"},
+    ),
+    "replay_applies_again": (
+        "replay_does_not_apply_again,replay_returns_stored_response",
+        {"replay_does_not_apply_again"},
+        {"replay_returns_stored_response"},
+    ),
     "applied_twice_when_slow": (
         "burst_is_applied_once,replay_is_applied_once",
         {"burst_is_applied_once"},
@@ -185,6 +195,30 @@ def test_the_mock_passes_every_clause_check(tmp_path: Path) -> None:
     assert run.code == 0, run.output
     assert len(run.verdicts) >= 18, run.verdicts
     assert set(run.verdicts.values()) == {"passed"}, run.verdicts
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (
+            ("--exclude-checks", "schemathesis,idempotency,responses,side_effects,state_machine,startup"),
+            "callback-kit contract: configuration error: --exclude-checks schemathesis,idempotency,responses,"
+            "side_effects,state_machine,startup leaves no check to run (the groups: ",
+        ),
+        (
+            ("--timeout", "0"),
+            "callback-kit contract: configuration error: --timeout must be more than 0 and at most 3600 seconds, got 0",
+        ),
+    ],
+)
+def test_a_run_that_could_judge_nothing_is_refused_before_any_request(
+    options: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    """Excluding every group, or a timeout of 0, is a one-line configuration error, exit 2 (as replay words it)."""
+    run = contract(tmp_path, "--base-url", "http://127.0.0.1:9", "--token", TOKEN, *options)
+    assert run.code == 2, run.output
+    assert run.output.strip().startswith(said), run.output
+    assert len(run.output.strip().splitlines()) == 1, run.output
 
 
 @pytest.mark.parametrize(

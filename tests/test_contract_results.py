@@ -9,6 +9,7 @@ from callback_kit.contract_tests.config import flag
 from callback_kit.contract_tests.divergences import known
 from callback_kit.contract_tests.failures import ConfigurationError
 from callback_kit.contract_tests.registry import Check, Context, select
+from callback_kit.contract_tests.render import table
 from callback_kit.contract_tests.results import CheckResult, Finding, Results, settle, verdict
 from callback_kit.contract_tests.runner import progress_line
 
@@ -72,6 +73,14 @@ def results(*rows: CheckResult) -> Results:
     return made
 
 
+def test_excluding_every_check_is_a_configuration_error() -> None:
+    """A selection that leaves nothing to run is refused, naming the option and the groups."""
+    with pytest.raises(ConfigurationError, match=r"^--exclude-checks startup,schemathesis,idempotency leaves no check"):
+        select(CHECKS, (), ("startup", "schemathesis", "idempotency"))
+    with pytest.raises(ConfigurationError, match=r"^--include-checks startup with --exclude-checks startup leaves"):
+        select(CHECKS, ("startup",), ("startup",))
+
+
 def test_verdicts_and_exit_codes() -> None:
     """passed 0, partial 0 (1 with --require-all), failed 1, interrupted 130 / 143."""
     passed = CheckResult("g", "a", "passed")
@@ -126,3 +135,13 @@ def test_an_unknown_name_is_refused_in_the_spelling_of_the_entry_point() -> None
     """Under the plugin the refusal names `--callback-kit-include-checks`."""
     with pytest.raises(ConfigurationError, match=r"^--callback-kit-include-checks: no check"):
         select(CHECKS, ("nonesuch",), (), surface="plugin")
+
+
+def test_the_table_note_of_a_known_row_names_every_divergence_the_progress_line_names() -> None:
+    """A known row whose cases rest on different divergences names all of them in its note, as it does as it ends."""
+    row = settle(
+        CheckResult("schemathesis", "negative_data_rejection", "failed", 9, findings=[finding(6), finding(3)]), ALL
+    )
+    note = table([row], ALL)[2]
+    assert progress_line(row).startswith("  KNOWN (#3, #6) schemathesis/negative_data_rejection"), progress_line(row)
+    assert "KNOWN (#3, #6); 2 failing case(s)" in note, note

@@ -312,6 +312,8 @@ def test_an_undeclared_status_to_the_probe_fails_a_named_check(tmp_path: Path) -
     assert run.code == 1, run.output
     assert run.verdicts["answer_status_is_declared"] == "failed", run.output
     assert "a status the spec does not declare" in run.messages["answer_status_is_declared"]
+    # It judged the probe's 4 answers (2 tenants, each on an unknown and a made exception), not 0.
+    assert "FAIL  startup/answer_status_is_declared  (4 request(s), 1 failing case(s))" in run.output
     assert run.verdicts["key_format_is_enforced"] == "passed"
     assert run.verdicts["replay_returns_stored_response"] == "passed"
 
@@ -323,6 +325,7 @@ def test_mixed_tenants_fail_a_named_check(tmp_path: Path) -> None:
     assert run.code == 1, run.output
     assert run.verdicts["other_tenant_reaches_own_exception"] == "failed", run.output
     assert "the server mixes tenants" in run.messages["other_tenant_reaches_own_exception"]
+    assert "FAIL  startup/other_tenant_reaches_own_exception  (1 request(s), 1 failing case(s))" in run.output
     assert run.messages["key_is_scoped_by_tenant"].startswith("the other tenant cannot reach its own exceptions")
     assert run.verdicts["replay_returns_stored_response"] == "passed"
 

@@ -72,6 +72,16 @@ def test_a_rule_lists_the_firings_it_has_left_and_shows_spent_once_used_up(http:
     assert counted == [[2, None], [1, None], [0, None], [0, None]]
 
 
+def test_only_the_first_matching_rule_fires_and_the_next_keeps_its_firings(http: httpx.Client) -> None:
+    """Two rules match a request: the first fires (503), the second neither fires nor counts, its `remaining` kept."""
+    http.post("/_mock/faults", headers=ADMIN, json={"action": "status", "status": 503, "times": 1})
+    http.post("/_mock/faults", headers=ADMIN, json={"action": "status", "status": 429, "times": 1})
+    first = callback(http, str(uuid.uuid4()))
+    assert first.status_code == 503
+    assert [rule["remaining"] for rule in http.get("/_mock/faults", headers=ADMIN).json()] == [0, 1]
+    assert callback(http, str(uuid.uuid4())).status_code == 429  # the first spent, the second is tried
+
+
 def test_a_lost_response_rule_fires_for_the_next_request_only(http: httpx.Client) -> None:
     """A rule with times=1 drops one answer; the next request is answered normally."""
     rule = http.post("/_mock/faults", headers=ADMIN, json={"action": "lost_response", "times": 1})

@@ -101,7 +101,12 @@ def test_disagreeing_key_headers_are_400_and_change_nothing_under_reject(tmp_pat
         target = mock.create("OPEN")
         before = mock.exception(target)
         both = {"X-Idempotency-Key": "first-key", "Idempotency-Key": "second-key"}
-        assert_error(mock.callback(target, body("RESOLVED"), headers=both), 400, "MTCH-0015")
+        refused = mock.callback(target, body("RESOLVED"), headers=both)
+        assert_error(refused, 400, "MTCH-0015")
+        assert refused.json()["details"] == {
+            "headers": ["X-Idempotency-Key", "Idempotency-Key"],
+            "rule": "onDisagreeingHeaders: reject",
+        }
         assert mock.exception(target) == before
         same = {"X-Idempotency-Key": "same-key", "Idempotency-Key": "same-key"}
         assert mock.callback(target, body("RESOLVED"), headers=same).status_code == 200

@@ -600,7 +600,7 @@ def test_the_command_prints_each_finding_with_its_request_ids_and_exits_1(
         Integrator(http, ACME_TOKEN, "cli").send(ACME_OPEN, RESOLVE, None, "nokey")
     assert report_command("--base-url", cli_mock.url) == 1
     out = capsys.readouterr().out
-    assert "Retry report of 1 journal entries" in out
+    assert "Retry report of 1 journal entry (" in out
     assert "acme-jira (tenant 7c2e1b9a-4d35-4a8f-9b61-2f0d8e3c5a10): 1 request, 0 replays" in out
     assert "[callback-without-key] 1 callback(s) carried no idempotency key" in out
     assert "cli-nokey  200, no key" in out

@@ -197,6 +197,22 @@ def test_ignored_patterns_do_not_fail_the_assertion(callback_mock: CallbackMock)
         callback_mock.assert_no_findings(ignore=["retry-without-backoff"])
 
 
+def test_ignore_takes_one_pattern_as_a_plain_string(callback_mock: CallbackMock) -> None:
+    """`ignore="callback-without-key"` ignores that pattern, never its characters."""
+    resolve(callback_mock, callback_mock.create_exception("OPEN"), None)
+    callback_mock.assert_no_findings(ignore="callback-without-key")
+    with pytest.raises(ClientMisbehaved, match="callback-without-key"):
+        callback_mock.assert_no_findings(ignore="retry-without-backoff")
+
+
+def test_ignore_refuses_an_unknown_pattern_naming_the_known_ones(callback_mock: CallbackMock) -> None:
+    """A misspelled pattern is a one-line error listing the patterns, even when the client was clean."""
+    with pytest.raises(ValueError, match="unknown retry pattern 'callback-without-kye'") as refused:
+        callback_mock.assert_no_findings(ignore=["retry-without-backoff", "callback-without-kye"])  # type: ignore[list-item]
+    assert "\n" not in str(refused.value)
+    assert all(pattern in str(refused.value) for pattern in typing.get_args(Pattern))
+
+
 def test_the_report_is_typed(callback_mock: CallbackMock) -> None:
     """`report()` gives each client's counts and findings as dataclasses."""
     exception_id = callback_mock.create_exception("OPEN")
@@ -225,12 +241,22 @@ def test_the_marker_turns_auth_off(callback_mock: CallbackMock) -> None:
     assert httpx.post(callback_mock.callback_url(exception_id), json=body).status_code == 200
 
 
+@pytest.mark.callback_mock(auth="off")
+def test_the_marker_takes_auth_in_serves_words(callback_mock: CallbackMock) -> None:
+    """`auth="off"`, as `callback-kit serve --auth off` spells it, is `auth=False`: no token needed."""
+    exception_id = callback_mock.create_exception("OPEN")
+    body = {"externalSystem": "JIRA", "externalIssueId": "R-1", "status": "RESOLVED"}
+    assert httpx.post(callback_mock.callback_url(exception_id), json=body).status_code == 200
+    assert callback_mock.options == MockOptions(auth=False)
+    assert MockOptions(auth="on") == MockOptions(auth=True)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"profle": "matcher"}, "unknown option 'profle': the mock takes profile, auth, rate_limit"),
         ({"profile": "staging"}, "profile must be 'published' or 'matcher' (got 'staging')"),
-        ({"auth": "on"}, "auth must be True, False or None"),
+        ({"auth": "yes"}, "auth must be True or 'on', False or 'off', or None for the profile's default (got 'yes')"),
         ({"rate_limit": -1}, "rate_limit must be a whole number"),
     ],
 )

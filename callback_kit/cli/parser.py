@@ -128,13 +128,30 @@ def number_in(
             raise argparse.ArgumentTypeError(
                 f"must be a {'whole ' if kind is int else ''}number, got {text!r}"
             ) from None
-        if not ((low < value if above_low else low <= value) and value <= high):  # NaN is in no range
-            bounds = f"more than {low} and at most {high}" if above_low else f"between {low} and {high}"
-            raise argparse.ArgumentTypeError(f"must be {bounds}{unit}, got {text}")
+        problem = out_of_range(value, low, high, above_low=above_low, unit=unit)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
         return value
 
     convert.__name__ = kind.__name__
     return convert
+
+
+def out_of_range(value: float, low: float, high: float, *, above_low: bool = False, unit: str = "") -> str | None:
+    """`must be between 0 and 64, got 65` when `value` is out of range, else None: every subcommand's wording."""
+    if (low < value if above_low else low <= value) and value <= high:  # NaN is in no range
+        return None
+    bounds = (
+        f"more than {_shown(low)} and at most {_shown(high)}"
+        if above_low
+        else f"between {_shown(low)} and {_shown(high)}"
+    )
+    return f"must be {bounds}{unit}, got {_shown(value)}"
+
+
+def _shown(number: float) -> str:
+    """A number as a user would type it: `0`, not `0.0`."""
+    return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
 
 
 def infer_metavar(flag: str, dest: str | None, kind: Any, help_text: str | None) -> str | None:

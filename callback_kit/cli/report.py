@@ -91,7 +91,8 @@ def _one_line(text: str) -> str:
 def render(report: dict[str, Any], out: TextIO) -> None:
     """The report as text: a headline, then each client with its counts and findings."""
     span = f" ({report['from']} .. {report['to']})" if report.get("from") else ""
-    out.write(f"Retry report of {report['entries']} journal entries{span}: {report['verdict']}\n")
+    entries = f"{report['entries']} journal {'entry' if report['entries'] == 1 else 'entries'}"
+    out.write(f"Retry report of {entries}{span}: {report['verdict']}\n")
     for field, heading in SIDES:
         violations = report.get(field) or []
         if violations:

@@ -3,6 +3,10 @@
 Each helper adds one rule and returns it as stored. `When` narrows a rule: to a tenant, an exception or an
 external system, for the next `times` callbacks, or with a `probability`. A rule without `times` fires on every
 callback it matches until it is removed (or the test ends: the `callback_mock` fixture resets the mock).
+
+One fault per callback: the rules are tried in the order they were added, and only the first that matches, wins
+its `probability` draw and has `times` left fires; a later matching rule waits (its `remaining` kept) until the
+first is spent or removed.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from callback_kit.testing.admin import AdminClient
 from callback_kit.testing.faults import Faults
 from callback_kit.testing.journal import JournalEntry
 from callback_kit.testing.options import MockOptions
-from callback_kit.testing.report import ClientMisbehaved, Pattern, RetryReport
+from callback_kit.testing.report import ClientMisbehaved, Pattern, RetryReport, patterns_of
 from callback_kit.testing.server import MockServer
 from callback_kit.testing.state import ACME, ADMIN_TOKEN, GLOBEX, ExceptionState, Status, Tenant
 
@@ -68,13 +68,14 @@ class CallbackMock:
         """The retry report of the journal: what each client's retries lost or duplicated."""
         return RetryReport.from_json(self._admin.call("GET", "/report", params={"limit": JOURNAL_LIMIT}))
 
-    def assert_no_findings(self, *, ignore: Iterable[Pattern] = ()) -> None:
+    def assert_no_findings(self, *, ignore: Pattern | Iterable[Pattern] = ()) -> None:
         """Fail the test with the report's findings (patterns, cited requests, advice) unless the clients were clean.
 
-        `ignore` names patterns a test provokes on purpose, e.g. `retry-without-backoff` with a zero back-off.
+        `ignore` names a pattern, or several, that a test provokes on purpose, e.g. `retry-without-backoff` with a
+        zero back-off; an unknown name is a `ValueError` listing the patterns.
         """
         __tracebackhide__ = True  # pytest shows the test's line, not this one
-        ignored = frozenset(ignore)
+        ignored = patterns_of(ignore)
         report = self.report()
         if any(finding.pattern not in ignored for finding in report.findings):
             raise ClientMisbehaved(report, ignored)

@@ -12,6 +12,8 @@ from callback_kit.testing.state import ADMIN_TOKEN
 
 Profile = Literal["published", "matcher"]
 PROFILES: tuple[Profile, ...] = ("published", "matcher")
+AuthWord = Literal["on", "off"]
+AUTH_WORDS: dict[str, bool] = {"on": True, "off": False}  # serve's `--auth on|off`
 
 
 class OptionError(ValueError):
@@ -24,16 +26,17 @@ class MockOptions:
 
     profile: Profile = "published"
     """`published` follows the contract; `matcher` reproduces Matcher 2.1, quirks included."""
-    auth: bool | None = None
-    """Check bearer tokens; None: the profile's default (on for published, off for matcher)."""
+    auth: bool | AuthWord | None = None
+    """Check bearer tokens: True or "on", False or "off" (kept as True or False); None: the profile's default (on
+    for published, off for matcher)."""
     rate_limit: int | None = None
     """Callbacks per minute per tenant and external system; 0: off; None: the profile's default."""
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise OptionError(f"profile must be 'published' or 'matcher' (got {self.profile!r})")
-        if self.auth is not None and not isinstance(self.auth, bool):
-            raise OptionError(f"auth must be True, False or None for the profile's default (got {self.auth!r})")
+        # Frozen, so set through object: "on" and True are the same options (and the same shared mock).
+        object.__setattr__(self, "auth", _auth(self.auth))
         limit = self.rate_limit
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise OptionError(f"rate_limit must be a whole number of callbacks a minute, 0 for off (got {limit!r})")
@@ -54,7 +57,16 @@ class MockOptions:
             host="127.0.0.1",
             port=0,
             profile=self.profile,
-            auth=self.auth,
+            auth=_auth(self.auth),
             rate_limit_per_minute=self.rate_limit,
             admin_token=ADMIN_TOKEN,
         )
+
+
+def _auth(value: object) -> bool | None:
+    """The `auth` option as a bool (None: the profile's default), its words as serve spells them accepted."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in AUTH_WORDS:
+        return AUTH_WORDS[value]
+    raise OptionError(f"auth must be True or 'on', False or 'off', or None for the profile's default (got {value!r})")

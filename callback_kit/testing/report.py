@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from callback_kit.cli.report import render
 from callback_kit.testing.journal import FaultAction
@@ -23,6 +23,16 @@ Pattern = Literal[
     "retry-without-backoff",
     "callback-without-key",
 ]
+PATTERNS: tuple[Pattern, ...] = get_args(Pattern)
+
+
+def patterns_of(names: Pattern | Iterable[Pattern]) -> frozenset[Pattern]:
+    """One pattern's name or several, checked: an unknown name (a typo would ignore nothing) is a `ValueError`."""
+    given: list[str] = [names] if isinstance(names, str) else list(names)
+    unknown = [name for name in given if name not in PATTERNS]
+    if unknown:
+        raise ValueError(f"unknown retry pattern {unknown[0]!r}: the patterns are {', '.join(PATTERNS)}")
+    return frozenset(name for name in PATTERNS if name in given)
 
 
 @dataclass(frozen=True)
@@ -106,18 +116,18 @@ class RetryReport:
             json=data,
         )
 
-    def to_text(self, *, ignore: Iterable[Pattern] = ()) -> str:
+    def to_text(self, *, ignore: Pattern | Iterable[Pattern] = ()) -> str:
         """The report as `callback-kit report` prints it: the clients with findings (those of `ignore` left out)."""
         out = io.StringIO()
-        render(_with_findings_only(self.json, frozenset(ignore)), out)
+        render(_with_findings_only(self.json, patterns_of(ignore)), out)
         return out.getvalue()
 
 
 class ClientMisbehaved(AssertionError):
     """The retry report found the client losing or duplicating work; the message cites each finding."""
 
-    def __init__(self, report: RetryReport, ignore: Iterable[Pattern] = ()) -> None:
-        ignored = frozenset(ignore)
+    def __init__(self, report: RetryReport, ignore: Pattern | Iterable[Pattern] = ()) -> None:
+        ignored = patterns_of(ignore)
         self.report = report
         self.findings = tuple(f for f in report.findings if f.pattern not in ignored)
         super().__init__(f"the client's retries lose or duplicate work:\n{report.to_text(ignore=ignored)}".rstrip())

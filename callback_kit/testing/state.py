@@ -23,7 +23,7 @@ class Tenant:
 
     @property
     def authorization(self) -> dict[str, str]:
-        """The `Authorization` header of this tenant's token."""
+        """The headers that carry its token, `{"Authorization": "Bearer ..."}`: `headers=acme.authorization`."""
         return {"Authorization": f"Bearer {self.token}"}
 
 

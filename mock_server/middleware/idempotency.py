@@ -196,7 +196,8 @@ class IdempotencyMiddleware(CallbackLayer):
         # Under `precedence` the first header listed wins, as Matcher's middleware reads them.
         if len(set(values)) > 1 and self.contract.on_disagreeing_headers == "reject":
             raise self._key_error(
-                f"{' and '.join(self.contract.headers)} carry different keys: send one header, or the same key in both"
+                f"{' and '.join(self.contract.headers)} carry different keys: send one header, or the same key in both",
+                details={"headers": list(self.contract.headers), "rule": "onDisagreeingHeaders: reject"},
             )
         key = values[0]
         if not self.contract.key_pattern.fullmatch(key):
@@ -219,9 +220,9 @@ class IdempotencyMiddleware(CallbackLayer):
         }
         return json.dumps([*(parts[name] for name in self.contract.scope), key], separators=(",", ":"))
 
-    def _key_error(self, message: str) -> MockError:
+    def _key_error(self, message: str, details: dict[str, Any] | None = None) -> MockError:
         spec = self.contract.key_invalid
-        error = KeyInvalid(message, code=spec.code)
+        error = KeyInvalid(message, code=spec.code, details=details)
         error.status = spec.status
         return error
 
