@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -91,12 +92,17 @@ def build(settings: Settings) -> ASGIApp:
 
 def run(settings: Settings) -> int:
     """Check, bind, announce and serve until Ctrl-C or SIGTERM (then 0). A configuration problem: `StartupError`."""
+    return until_stopped(lambda stopper: _run(settings, stopper), PREFIX)
+
+
+def until_stopped(serve: Callable[[Stopper], int], prefix: str) -> int:
+    """`serve`, with Ctrl-C and SIGTERM turned into a clean stop ("stopped", 0) and the handlers put back after."""
     stopper = Stopper()
     previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(settings, stopper)
+        return serve(stopper)
     except (KeyboardInterrupt, Stopped):
-        _say("stopped")
+        _say("stopped", prefix)
         return 0
     finally:
         for sig, handler in previous.items():

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging.config
-import signal
 import sys
 from typing import Any
 
 import uvicorn
 
-from callback_kit.mock_server.asgi import Server, Stopped, Stopper, log_config, server_options
+from callback_kit.mock_server.asgi import Server, Stopper, log_config, server_options, until_stopped
 from callback_kit.mock_server.auth import TokenTable
 from callback_kit.mock_server.proxy.app import NAMESPACE, create_proxy_app
 from callback_kit.mock_server.proxy.settings import ProxySettings
@@ -38,16 +37,7 @@ PREFIX = "callback-kit proxy"
 
 def run(settings: ProxySettings) -> int:
     """Serve until Ctrl-C or SIGTERM (then 0); a configuration problem raises `StartupError`."""
-    stopper = Stopper()
-    previous = {sig: signal.signal(sig, stopper) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return _run(settings, stopper)
-    except (KeyboardInterrupt, Stopped):
-        _say("stopped")
-        return 0
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return until_stopped(lambda stopper: _run(settings, stopper), PREFIX)
 
 
 def _run(settings: ProxySettings, stopper: Stopper) -> int:
