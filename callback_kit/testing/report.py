@@ -8,21 +8,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from callback_kit.cli.report import render
+from callback_kit.mock_server.report.advice import Pattern as Pattern  # the report's own vocabulary, re-exported
 from callback_kit.testing.journal import FaultAction
 
-Pattern = Literal[
-    "new-key-after-lost-response",
-    "new-key-after-timeout",
-    "applied-more-than-once",
-    "key-reused-with-different-body",
-    "unchanged-4xx-retried",
-    "retry-ignores-retry-after",
-    "retry-without-backoff",
-    "callback-without-key",
-]
 PATTERNS: tuple[Pattern, ...] = get_args(Pattern)
 
 
